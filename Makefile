@@ -1,0 +1,16 @@
+# Every target runs from the repository root; .venv is created by `install`.
+PY := .venv/bin/python
+
+.PHONY: install test lint
+
+install:
+	bash tools/install.sh
+
+# Installs whatever is missing first (the cached mmcv wheel is reused), then
+# lints and runs the whole suite.
+test: install
+	$(PY) -m ruff check ivslab_plugin tools tests configs
+	$(PY) -m pytest -q -ra
+
+lint:
+	$(PY) -m ruff check ivslab_plugin tools tests configs

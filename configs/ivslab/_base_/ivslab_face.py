@@ -1,0 +1,91 @@
+# Data, evaluation and runtime shared by every ivslab config.
+# Point `data_root` at your data (or use --cfg-options data_root=...):
+#   data_root/images/...                 image paths in the TSVs resolve here
+#   data_root/annotations/ivslab/train.tsv, test.tsv (the validation split)
+_base_ = ['mmpose::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['ivslab_plugin'], allow_failed_imports=False)
+
+data_root = 'data/ivslab/'
+dataset_type = 'IvslabFaceDataset'
+train_ann_file = 'annotations/ivslab/train.tsv'
+val_ann_file = 'annotations/ivslab/test.tsv'
+metainfo = dict(from_file='ivslab51.py')
+# The TSV box (min side of the landmarks' box * 1.05) is tight around
+# eyebrows-to-mouth; 1.25 adds context, as MMPose's face configs do.
+bbox_padding = 1.25
+
+input_size = (256, 256)
+codec = dict(
+    type='SimCCLabel',
+    input_size=input_size,
+    sigma=(5.66, 5.66),
+    simcc_split_ratio=2.0,
+    normalize=False,
+    use_dark=False)
+
+# Augmentations as in the seed: flip with the 51-point pairs, scale and
+# rotation, colour, blur, and occlusion (a random erased patch).
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=bbox_padding),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
+         rotate_factor=30),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='mmdet.YOLOXHSVRandomAug'),
+    dict(
+        type='Albumentation',
+        transforms=[
+            dict(type='Blur', p=0.1),
+            dict(type='MedianBlur', p=0.1),
+            dict(type='CoarseDropout', max_holes=1, max_height=0.4,
+                 max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
+                 p=0.5),
+        ]),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=bbox_padding),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=train_ann_file,
+        data_prefix=dict(img='images/'),
+        metainfo=metainfo,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=val_ann_file,
+        data_prefix=dict(img='images/'),
+        metainfo=metainfo,
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='FaceLandmarkMetric', norm_modes=('pupil', 'ocular'))
+test_evaluator = val_evaluator
+
+default_hooks = dict(
+    checkpoint=dict(save_best='NME_pupil', rule='less', max_keep_ckpts=1,
+                    interval=1),
+    logger=dict(interval=20))
+randomness = dict(seed=21)

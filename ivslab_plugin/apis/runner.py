@@ -1,0 +1,128 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do, kept out of the scripts."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+from typing import Any, Dict, Optional
+
+from mmengine.config import Config, DictAction
+
+# Top-level config variables that the _base_ file copies into the
+# dataloaders when it is parsed. `--cfg-options data_root=...` only changes
+# the variable, so these are forwarded to the datasets explicitly.
+DATA_OVERRIDES = {
+    'data_root': ('train_dataloader', 'val_dataloader', 'test_dataloader'),
+    'train_ann_file': ('train_dataloader', ),
+    'val_ann_file': ('val_dataloader', 'test_dataloader'),
+}
+_DATASET_KEYS = {'data_root': 'data_root', 'train_ann_file': 'ann_file',
+                 'val_ann_file': 'ann_file'}
+
+
+def _set_dataset_field(dataset: Any, key: str, value: Any) -> None:
+    """Set ``key`` on a dataset config and on any datasets it wraps."""
+    if not isinstance(dataset, dict):
+        return
+    if 'dataset' in dataset:
+        _set_dataset_field(dataset['dataset'], key, value)
+    if 'datasets' in dataset:
+        for sub in dataset['datasets']:
+            _set_dataset_field(sub, key, value)
+    if 'dataset' not in dataset and 'datasets' not in dataset:
+        dataset[key] = value
+
+
+def apply_data_overrides(cfg: Config, options: Optional[Dict]) -> None:
+    """Forward ``data_root`` / ``*_ann_file`` options to the dataloaders."""
+    for name, loaders in DATA_OVERRIDES.items():
+        if not options or name not in options:
+            continue
+        for loader in loaders:
+            if cfg.get(loader):
+                _set_dataset_field(cfg[loader]['dataset'], _DATASET_KEYS[name],
+                                   options[name])
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--show-dir', help='save images with drawn predictions here '
+        '(relative to the run\'s log folder)')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='draw every n-th sample with --show-dir')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (for example '
+        'data_root=data/sample/ train_dataloader.batch_size=8)')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    # torchrun passes --local-rank to older launch wrappers.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Config file + CLI options, with the data overrides forwarded."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+        apply_data_overrides(cfg, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.show_dir:
+        vis = cfg.default_hooks.visualization
+        vis.enable = True
+        vis.out_dir = args.show_dir
+        vis.interval = args.interval
+    return cfg
+
+
+def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    return cfg
+
+
+def train(args: argparse.Namespace) -> None:
+    from mmengine.runner import Runner
+    cfg = merge_train_args(load_config(args), args)
+    Runner.from_cfg(cfg).train()
+
+
+def test(args: argparse.Namespace) -> Dict[str, float]:
+    """Test a checkpoint; print and optionally save the metrics as JSON."""
+    from mmengine.runner import Runner
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    if args.dump:
+        cfg.test_evaluator = [
+            *(cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else
+              [cfg.test_evaluator]),
+            dict(type='DumpResults', out_file_path=args.dump)
+        ]
+    metrics = Runner.from_cfg(cfg).test()
+    metrics = {k: float(v) for k, v in metrics.items()}
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(metrics, f, indent=2)
+    width = max(map(len, metrics), default=0)
+    for name, value in metrics.items():
+        print(f'{name:<{width}}  {value:.6f}')
+    return metrics

@@ -1,0 +1,135 @@
+"""Small fixes that let the pinned OpenMMLab stack run on current PyTorch.
+
+Each fix is applied once, when ``ivslab_plugin`` is imported, and only where
+the upstream problem is present. Nothing here weakens ``torch.load``'s
+``weights_only`` protection: checkpoints are loaded with an allow-list.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sys
+from typing import Any, Callable, List
+
+import torch
+
+_APPLIED: List[str] = []
+
+
+def _patch_torchvision_ops() -> None:
+    """Let the registry's CUDA torchvision import beside a CPU torch.
+
+    Upstream problem: torchvision's ``_C.so`` links ``libc10_cuda.so``; with a
+    CPU torch it fails to load, and ``import torchvision`` then raises
+    ``RuntimeError: operator torchvision::nms does not exist`` while
+    registering fake kernels. Declaring the two op schemas it registers
+    kernels for lets it import. Nothing in this stack calls torchvision's
+    compiled ops (mmcv has its own NMS / RoIAlign), and MMPose imports
+    torchvision unconditionally.
+    """
+    if 'torchvision' in sys.modules or importlib.util.find_spec(
+            'torchvision') is None:
+        return
+    try:
+        import torchvision  # noqa: F401
+        return
+    except RuntimeError as err:
+        if 'torchvision::nms' not in str(err):
+            raise
+    for name in [m for m in sys.modules if m.split('.')[0] == 'torchvision']:
+        del sys.modules[name]
+    global _TORCHVISION_LIB
+    _TORCHVISION_LIB = torch.library.Library('torchvision', 'DEF')
+    _TORCHVISION_LIB.define(
+        'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    _TORCHVISION_LIB.define(
+        'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    import torchvision  # noqa: F401,F811
+    _APPLIED.append('torchvision_ops')
+
+
+_TORCHVISION_LIB = None
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """Globals that MMEngine checkpoints hold besides tensors.
+
+    ``message_hub`` stores ``HistoryBuffer`` objects of numpy arrays, and
+    ``meta`` holds numpy scalars (for example the best score of
+    ``save_best``).
+    """
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    multiarray = np.core.multiarray
+    return [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        *{type(np.dtype(t)) for t in 'fdbBhHiIlLqQ?'},
+    ]
+
+
+def _patch_checkpoint_loading() -> None:
+    """Load MMEngine checkpoints with ``weights_only=True`` and an allow-list.
+
+    Upstream problem: since torch 2.6 ``torch.load`` defaults to
+    ``weights_only=True`` and MMEngine 0.10 checkpoints (numpy arrays,
+    ``HistoryBuffer``) fail to load with ``UnpicklingError``. Rather than
+    turning the protection off, MMEngine's local-file loader runs inside
+    ``torch.serialization.safe_globals`` with the few types it needs, so a
+    checkpoint carrying any other pickled object is still refused.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    schemes = CheckpointLoader._schemes
+    local = schemes['']
+    if getattr(local, '_ivslab_safe', False):
+        return
+
+    @functools.wraps(local)
+    def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return local(filename, map_location)
+
+    load_from_local_safe._ivslab_safe = True  # type: ignore[attr-defined]
+    schemes[''] = load_from_local_safe
+    _APPLIED.append('checkpoint_safe_globals')
+
+
+def _patch_onnx_export() -> None:
+    """Default ``torch.onnx.export`` to the TorchScript exporter.
+
+    Upstream problem: since torch 2.9 ``torch.onnx.export`` uses the dynamo
+    exporter unless ``dynamo=False`` is passed. MMDeploy 1.3's ``torch2onnx``
+    does not pass it, so export fails (``No module named 'onnxscript'``), and
+    MMDeploy's rewriters work at the TorchScript level anyway.
+    """
+    import torch.onnx
+
+    export: Callable = torch.onnx.export
+    if getattr(export, '_ivslab_legacy', False):
+        return
+
+    @functools.wraps(export)
+    def legacy_export(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault('dynamo', False)
+        return export(*args, **kwargs)
+
+    legacy_export._ivslab_legacy = True  # type: ignore[attr-defined]
+    torch.onnx.export = legacy_export
+    _APPLIED.append('onnx_legacy_export')
+
+
+def apply() -> List[str]:
+    """Apply every fix once; return the names of those applied so far."""
+    # albumentations checks PyPI for a newer version on import; there is no
+    # network at run time.
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+    _patch_torchvision_ops()
+    _patch_checkpoint_loading()
+    _patch_onnx_export()
+    return list(_APPLIED)

@@ -1,0 +1,364 @@
+"""Readers and writers for the ivslab / STAR-style landmark files.
+
+A TSV row is ``image_path, landmarks_a, landmarks_b, scale, center_w,
+center_h`` (no header). ``landmarks_b`` holds the full landmark set (in the
+ivslab files both landmark columns hold the 51 points; in STAR-style 300W /
+WFLW / COFW files ``landmarks_a`` holds 5 points). The face box is the square
+of side ``scale * 200`` centred on ``(center_w, center_h)``.
+
+Every row read becomes a record or raises :class:`AnnotationError` naming the
+file, the line and the problem: nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: 68-point iBUG markup -> 51 points: drop the 17 jaw-line points.
+JAW_POINTS_68 = 17
+NUM_COLUMNS = 6
+BOX_UNIT = 200.0  # ``scale`` is in units of 200 px, as in the seed.
+SCALE_MARGIN = 1.05
+
+
+class AnnotationError(ValueError):
+    """A problem in an annotation file, located by file and line."""
+
+    def __init__(self, path: str, line_no: Optional[int], problem: str):
+        self.path = path
+        self.line_no = line_no
+        self.problem = problem
+        where = path if line_no is None else f'{path}:{line_no}'
+        super().__init__(f'{where}: {problem}')
+
+
+@dataclass
+class LandmarkRecord:
+    """One face of an annotation file.
+
+    Note:
+        ``keypoints`` has shape (K, 2) in image pixels; ``center`` has shape
+        (2,). ``bbox`` is the (4,) xyxy face box derived from scale/center.
+    """
+
+    line_no: int
+    image_path: str
+    keypoints: np.ndarray
+    scale: float
+    center: np.ndarray
+
+    @property
+    def bbox(self) -> np.ndarray:
+        half = self.scale * BOX_UNIT / 2
+        cx, cy = self.center
+        return np.array([cx - half, cy - half, cx + half, cy + half],
+                        dtype=np.float32)
+
+
+def box_from_landmarks(keypoints: np.ndarray) -> Tuple[float, np.ndarray]:
+    """Scale and center of a face as the seed computed them.
+
+    ``scale = min(box width, box height) / 200 * 1.05`` over the landmarks'
+    bounding box; the center is that box's centre.
+
+    Args:
+        keypoints (np.ndarray): (K, 2) landmarks in pixels.
+
+    Returns:
+        tuple: ``(scale, center)`` with center of shape (2,).
+    """
+    x0, y0 = keypoints.min(axis=0)
+    x1, y1 = keypoints.max(axis=0)
+    scale = min(x1 - x0, y1 - y0) / BOX_UNIT * SCALE_MARGIN
+    center = np.array([(x0 + x1) / 2, (y0 + y1) / 2], dtype=np.float32)
+    return float(scale), center
+
+
+def resolve_image_path(image_path: str, image_root: Optional[str]) -> str:
+    """Find an image named in an annotation file.
+
+    The path is used as given if it exists, else under ``image_root``, else
+    by its trailing components under ``image_root`` (longest first), so files
+    written with absolute paths on another machine still resolve.
+
+    Returns:
+        str: an existing path, or ``''`` when none is found.
+    """
+    if osp.isfile(image_path):
+        return image_path
+    if not image_root:
+        return ''
+    parts = [p for p in image_path.replace('\\', '/').split('/') if p]
+    for start in range(len(parts)):
+        candidate = osp.join(image_root, *parts[start:])
+        if osp.isfile(candidate):
+            return candidate
+    return ''
+
+
+def _parse_floats(path: str, line_no: int, text: str, what: str) -> np.ndarray:
+    values = []
+    for token in text.split(','):
+        try:
+            value = float(token)
+        except ValueError:
+            raise AnnotationError(
+                path, line_no,
+                f'non-numeric value {token.strip()!r} in {what}') from None
+        if not math.isfinite(value):
+            raise AnnotationError(path, line_no,
+                                  f'non-finite value {token.strip()!r} in '
+                                  f'{what}')
+        values.append(value)
+    return np.asarray(values, dtype=np.float32)
+
+
+def _check_image(path: str, line_no: int, image_path: str,
+                 image_root: Optional[str]) -> str:
+    resolved = resolve_image_path(image_path, image_root)
+    if not resolved:
+        raise AnnotationError(
+            path, line_no, f'image file not found: {image_path!r} '
+            f'(also looked under image root {image_root!r})')
+    from PIL import Image, UnidentifiedImageError
+    try:
+        # Reads the header only: cheap enough for every row at start-up.
+        with Image.open(resolved) as img:
+            img.size
+    except (OSError, UnidentifiedImageError) as err:
+        raise AnnotationError(path, line_no,
+                              f'unreadable image {resolved!r}: {err}') from None
+    return resolved
+
+
+def read_landmark_tsv(path: str,
+                      num_keypoints: int,
+                      image_root: Optional[str] = None,
+                      allow_extra_columns: bool = False,
+                      labelled: bool = True,
+                      check_images: bool = True) -> List[LandmarkRecord]:
+    """Read an ivslab / STAR-style landmark TSV (no header row).
+
+    Args:
+        path (str): the TSV file.
+        num_keypoints (int): points expected in the full landmark column.
+        image_root (str, optional): where relative or foreign image paths
+            are resolved.
+        allow_extra_columns (bool): accept trailing attribute columns (WFLW).
+        labelled (bool): ``False`` for files whose landmark columns are
+            dummies (``test_q.tsv``): only the face box is used, and
+            keypoints are zeros. The dummy columns may hold 68 points for a
+            51-point set.
+        check_images (bool): check that every image exists and is readable.
+
+    Returns:
+        list[LandmarkRecord]: one record per line, in file order.
+
+    Raises:
+        AnnotationError: on the first problem, naming file and line.
+    """
+    if not osp.isfile(path):
+        raise AnnotationError(path, None, 'annotation file not found')
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    if not lines:
+        raise AnnotationError(path, None, 'empty annotation file (no rows)')
+
+    records = []
+    for line_no, line in enumerate(lines, start=1):
+        columns = line.split('\t')
+        if not line.strip():
+            raise AnnotationError(path, line_no, 'empty line')
+        if len(columns) < NUM_COLUMNS or (len(columns) > NUM_COLUMNS
+                                          and not allow_extra_columns):
+            raise AnnotationError(
+                path, line_no, f'expected {NUM_COLUMNS} tab-separated columns'
+                f' (image_path, landmarks, landmarks, scale, center_w, '
+                f'center_h), found {len(columns)}')
+        try:
+            float(columns[3])
+        except ValueError:
+            if line_no == 1:
+                raise AnnotationError(
+                    path, line_no, 'looks like a header row; these files '
+                    'have no header, every line is a face') from None
+        image_path = columns[0].strip()
+        if not image_path:
+            raise AnnotationError(path, line_no, 'empty image path')
+        points = _parse_floats(path, line_no, columns[2],
+                               'landmarks (column 3)')
+        _parse_floats(path, line_no, columns[1], 'landmarks (column 2)')
+        box = _parse_floats(path, line_no, ','.join(columns[3:6]),
+                            'scale/center (columns 4-6)')
+        scale, center = float(box[0]), box[1:3]
+        if scale <= 0:
+            raise AnnotationError(path, line_no,
+                                  f'scale must be positive, got {scale:g}')
+        allowed = {num_keypoints}
+        if not labelled and num_keypoints == 68 - JAW_POINTS_68:
+            allowed.add(68)
+        if points.size % 2 or points.size // 2 not in allowed:
+            raise AnnotationError(
+                path, line_no,
+                f'expected {num_keypoints} points ({2 * num_keypoints} '
+                f'numbers) in column 3, found {points.size} numbers')
+        if labelled:
+            keypoints = points.reshape(-1, 2)
+        else:
+            keypoints = np.zeros((num_keypoints, 2), dtype=np.float32)
+        if check_images:
+            image_path = _check_image(path, line_no, image_path, image_root)
+        else:
+            image_path = resolve_image_path(image_path, image_root) or \
+                image_path
+        records.append(
+            LandmarkRecord(line_no, image_path, keypoints, scale, center))
+    return records
+
+
+def format_tsv_row(image_path: str, keypoints: np.ndarray) -> str:
+    """One ivslab TSV line for a face, computing scale and center."""
+    scale, center = box_from_landmarks(keypoints)
+    coords = ','.join(f'{v:.3f}' for v in keypoints.reshape(-1))
+    return '\t'.join([
+        image_path, coords, coords, f'{scale:.6f}', f'{center[0]:.3f}',
+        f'{center[1]:.3f}'
+    ])
+
+
+def read_pts(path: str) -> np.ndarray:
+    """Read a ``.pts`` landmark file.
+
+    Returns:
+        np.ndarray: (K, 2) points, K as declared by ``n_points``.
+    """
+    with open(path, encoding='utf-8') as f:
+        lines = [line.strip() for line in f]
+    try:
+        header = {
+            k.strip(): v.strip()
+            for k, v in (line.split(':', 1) for line in lines[:2])
+        }
+        n_points = int(header['n_points'])
+        open_at = lines.index('{')
+        close_at = lines.index('}', open_at)
+    except (ValueError, KeyError):
+        raise AnnotationError(
+            path, None, 'not a .pts file (expected "version:", "n_points:" '
+            'and a { ... } block)') from None
+    body = lines[open_at + 1:close_at]
+    if len(body) != n_points:
+        raise AnnotationError(
+            path, open_at + 2,
+            f'n_points is {n_points} but the block holds {len(body)} lines')
+    points = [
+        _parse_floats(path, open_at + 2 + i, line.replace(' ', ','), 'point')
+        for i, line in enumerate(body)
+    ]
+    for i, point in enumerate(points):
+        if point.size != 2:
+            raise AnnotationError(path, open_at + 2 + i,
+                                  'expected "x y" on each point line')
+    return np.stack(points)
+
+
+def format_pts(keypoints: np.ndarray) -> str:
+    """A ``.pts`` block for one face (K, 2)."""
+    rows = '\n'.join(f'{x:.3f} {y:.3f}' for x, y in keypoints)
+    return f'version: 1\nn_points: {len(keypoints)}\n{{\n{rows}\n}}\n'
+
+
+def to_51_points(keypoints: np.ndarray) -> np.ndarray:
+    """68-point iBUG markup -> the 51-point ivslab markup (drops the jaw)."""
+    if len(keypoints) == 51:
+        return keypoints
+    if len(keypoints) != 68:
+        raise ValueError(f'expected 51 or 68 points, got {len(keypoints)}')
+    return keypoints[JAW_POINTS_68:]
+
+
+def read_multi_face_ids(path: str) -> Dict[str, int]:
+    """Read ``test_q.txt``: image ids that hold more than one face.
+
+    Each non-empty line starts with an image id, optionally followed by the
+    number of faces.
+
+    Returns:
+        dict: image id (file name without extension) -> face count, or 0
+        where the file does not say.
+    """
+    ids = {}
+    with open(path, encoding='utf-8') as f:
+        for line_no, line in enumerate(f, start=1):
+            tokens = line.split()
+            if not tokens:
+                continue
+            count = 0
+            if len(tokens) > 1:
+                try:
+                    count = int(tokens[1])
+                except ValueError:
+                    raise AnnotationError(
+                        path, line_no,
+                        f'face count {tokens[1]!r} is not an integer') from None
+            ids[image_id(tokens[0])] = count
+    return ids
+
+
+def image_id(image_path: str) -> str:
+    """``.../image_0001.png`` -> ``image_0001``."""
+    return osp.splitext(osp.basename(image_path))[0]
+
+
+def write_tsv(path: str, rows: Iterable[str]) -> int:
+    """Write TSV lines (no header); return the number written."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    rows = list(rows)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(row + '\n' for row in rows)
+    return len(rows)
+
+
+def convert_pts_folders(folders: Sequence[str],
+                        root: str,
+                        image_exts: Sequence[str] = ('.png', '.jpg', '.jpeg',
+                                                     '.bmp')) -> List[str]:
+    """TSV lines for every ``.pts`` file under ``folders``.
+
+    Each ``.pts`` (51 or 68 points; 68 drops the jaw) must have an image of
+    the same stem beside it or in a sibling ``images/`` folder (the ivslab
+    ``labels/`` + ``images/`` layout). Image paths are written relative to
+    ``root``.
+    """
+    rows = []
+    for folder in folders:
+        for dirpath, _, files in sorted(os.walk(folder)):
+            for name in sorted(files):
+                if not name.endswith('.pts'):
+                    continue
+                pts_path = osp.join(dirpath, name)
+                stem = osp.splitext(name)[0]
+                candidates = [
+                    osp.join(d, stem + ext)
+                    for d in (dirpath, osp.join(osp.dirname(dirpath), 'images'))
+                    for ext in image_exts
+                ]
+                image = next((c for c in candidates if osp.isfile(c)), None)
+                if image is None:
+                    raise AnnotationError(pts_path, None,
+                                          'no image with the same name beside '
+                                          'it or in a sibling images/ folder')
+                try:
+                    keypoints = to_51_points(read_pts(pts_path))
+                except ValueError as err:
+                    if isinstance(err, AnnotationError):
+                        raise
+                    raise AnnotationError(pts_path, None, str(err)) from None
+                rows.append(
+                    format_tsv_row(osp.relpath(image, root), keypoints))
+    return rows

@@ -1,0 +1,17 @@
+import os.path as osp
+
+import pytest
+
+import ivslab_plugin  # noqa: F401  (fixes and registration before mmpose)
+from ivslab_plugin.datasets.synthetic import write_synthetic_dataset
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(tmp_path_factory) -> dict:
+    """A small ivslab-layout dataset of drawn faces (24 train, 8 val)."""
+    root = tmp_path_factory.mktemp('synthetic')
+    info = write_synthetic_dataset(str(root), num_train=24, num_val=8, seed=0)
+    info['root'] = str(root)
+    return info

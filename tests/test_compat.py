@@ -1,0 +1,73 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
+
+from ivslab_plugin import compat
+
+
+def test_torchvision_imports_and_runs():
+    import torchvision
+    from torchvision.transforms import functional as F
+    out = F.hflip(torch.arange(6.).reshape(1, 2, 3))
+    assert out[0, 0].tolist() == [2., 1., 0.]
+    assert torchvision.__version__
+
+
+def test_fixes_are_idempotent():
+    assert compat.apply() == compat.apply()
+
+
+class _Evil:
+    """Pickles to a call of os.system when loaded."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': _Evil(marker)}, path)
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(model, str(path))
+    assert not marker.exists()
+
+
+def test_mmengine_checkpoint_contents_load(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    path = tmp_path / 'ok.pth'
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {'best_score': np.float64(0.05), 'arr': np.arange(3)},
+            'message_hub': {
+                'log_scalars': {'train/loss': HistoryBuffer([1.0, 0.5])}
+            },
+        }, path)
+    ckpt = _load_checkpoint(str(path), map_location='cpu')
+    assert ckpt['meta']['best_score'] == pytest.approx(0.05)
+    assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == 0.75
+    # the allow-list is scoped to MMEngine's loader: plain torch.load still
+    # refuses the numpy globals
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+
+
+def test_onnx_export_uses_the_legacy_exporter(tmp_path):
+    import onnxruntime as ort
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    x = torch.randn(1, 3, 8, 8)
+    path = str(tmp_path / 'm.onnx')
+    torch.onnx.export(model, x, path, opset_version=11)
+    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    (out, ) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
+    np.testing.assert_allclose(out, model(x).detach().numpy(), atol=1e-5)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Multi-GPU testing with torchrun (MMEngine DDP):
+#   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [test.py options]
+set -euo pipefail
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+shift 3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+DIR="$(cd "$(dirname "$0")" && pwd)"
+exec torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" \
+  --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
+  "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"
