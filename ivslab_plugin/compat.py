@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import pickle
 import sys
 from typing import Any, Callable, List
 
@@ -52,24 +53,49 @@ def _patch_torchvision_ops() -> None:
 _TORCHVISION_LIB = None
 
 
+def _history_buffer_method(obj: Any, name: str) -> Any:
+    """The only ``getattr`` an MMEngine checkpoint needs, and nothing more.
+
+    A pickled ``HistoryBuffer`` holds its statistics methods (``min``,
+    ``max``, ``current``, ``mean``), which pickle as
+    ``getattr(HistoryBuffer, 'min')``. A
+    general ``getattr`` would let a checkpoint reach any attribute of any
+    allowed object, so this one only returns those statistics methods.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed |= set(HistoryBuffer._statistics_methods)
+    if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) \
+            and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({type(obj).__name__}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
 def checkpoint_safe_globals() -> List[Any]:
     """Globals that MMEngine checkpoints hold besides tensors.
 
-    ``message_hub`` stores ``HistoryBuffer`` objects of numpy arrays, and
-    ``meta`` holds numpy scalars (for example the best score of
-    ``save_best``).
+    ``message_hub`` stores ``HistoryBuffer`` objects of numpy arrays (with
+    bound statistics methods), and ``meta`` holds numpy scalars (for
+    example the best score of ``save_best``).
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
     multiarray = np.core.multiarray
     return [
+        # protocol-2 pickles rebuild bytes objects through a bytes(...) call
+        bytes,
         HistoryBuffer,
         np.ndarray,
         np.dtype,
         multiarray._reconstruct,
         multiarray.scalar,
         *{type(np.dtype(t)) for t in 'fdbBhHiIlLqQ?'},
+        (_history_buffer_method, 'builtins.getattr'),
+        (_history_buffer_method, '__builtin__.getattr'),
     ]
 
 

@@ -1,9 +1,13 @@
 import os.path as osp
 
 import pytest
+from mmengine.registry import init_default_scope
 
 import ivslab_plugin  # noqa: F401  (fixes and registration before mmpose)
 from ivslab_plugin.datasets.synthetic import write_synthetic_dataset
+
+# Transforms and models resolve in MMPose's scope, as in a config run.
+init_default_scope('mmpose')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

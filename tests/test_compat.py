@@ -45,12 +45,15 @@ def test_malicious_checkpoint_is_refused(tmp_path):
 def test_mmengine_checkpoint_contents_load(tmp_path):
     model = torch.nn.Linear(2, 2)
     path = tmp_path / 'ok.pth'
+    loss = HistoryBuffer()
+    loss.update(1.0)
+    loss.update(0.5)
     torch.save(
         {
             'state_dict': model.state_dict(),
             'meta': {'best_score': np.float64(0.05), 'arr': np.arange(3)},
             'message_hub': {
-                'log_scalars': {'train/loss': HistoryBuffer([1.0, 0.5])}
+                'log_scalars': {'train/loss': loss}
             },
         }, path)
     ckpt = _load_checkpoint(str(path), map_location='cpu')
@@ -71,3 +74,18 @@ def test_onnx_export_uses_the_legacy_exporter(tmp_path):
     sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     (out, ) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
     np.testing.assert_allclose(out, model(x).detach().numpy(), atol=1e-5)
+
+
+class _Sneaky:
+    """Pickles to getattr(np.ndarray, 'tofile'): a general getattr would
+    hand a checkpoint any attribute of an allowed type."""
+
+    def __reduce__(self):
+        return (getattr, (np.ndarray, 'tofile'))
+
+
+def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'state_dict': {}, 'meta': _Sneaky()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='getattr'):
+        _load_checkpoint(str(path), map_location='cpu')

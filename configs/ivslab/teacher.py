@@ -45,28 +45,28 @@ model = dict(
         type='RTMCCHead',
         in_channels=768,
         out_channels=51,
-        input_size=codec['input_size'],
-        in_featuremap_size=tuple([s // 32 for s in codec['input_size']]),
-        simcc_split_ratio=codec['simcc_split_ratio'],
+        input_size=_base_.codec['input_size'],
+        in_featuremap_size=tuple([s // 32 for s in _base_.codec['input_size']]),
+        simcc_split_ratio=_base_.codec['simcc_split_ratio'],
         final_layer_kernel_size=7,
         gau_cfg=dict(hidden_dims=256, s=128, expansion_factor=2,
                      dropout_rate=0., drop_path=0., act_fn='SiLU',
                      use_rel_bias=False, pos_enc=False),
         loss=dict(type='KLDiscretLoss', use_target_weight=True, beta=10.,
                   label_softmax=True),
-        decoder=codec),
+        decoder=_base_.codec),
     test_cfg=dict(flip_test=True))
 
 # Last epochs: milder augmentation, as RTMPose does.
 train_pipeline_stage2 = [
     dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale', padding=bbox_padding),
+    dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.85, 1.15],
          rotate_factor=20),
-    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='TopdownAffine', input_size=_base_.input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
-    dict(type='GenerateTarget', encoder=codec),
+    dict(type='GenerateTarget', encoder=_base_.codec),
     dict(type='PackPoseInputs'),
 ]
 custom_hooks = [

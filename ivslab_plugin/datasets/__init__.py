@@ -1,8 +1,19 @@
 from .ivslab_dataset import IvslabFaceDataset, resolve_metainfo_file
-from .tsv import (AnnotationError, LandmarkRecord, box_from_landmarks,
-                  convert_pts_folders, format_pts, format_tsv_row, image_id,
-                  read_landmark_tsv, read_multi_face_ids, read_pts,
-                  resolve_image_path, to_51_points, write_tsv)
+from .tsv import (
+                  AnnotationError,
+                  LandmarkRecord,
+                  box_from_landmarks,
+                  convert_pts_folders,
+                  format_pts,
+                  format_tsv_row,
+                  image_id,
+                  read_landmark_tsv,
+                  read_multi_face_ids,
+                  read_pts,
+                  resolve_image_path,
+                  to_51_points,
+                  write_tsv,
+)
 
 __all__ = [
     'IvslabFaceDataset', 'resolve_metainfo_file', 'AnnotationError',

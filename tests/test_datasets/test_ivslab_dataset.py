@@ -13,12 +13,14 @@ def _build(root, ann='annotations/ivslab/train.tsv', **kwargs):
 
 def test_one_sample_per_row_with_box_and_keypoints(synthetic_data):
     ds = _build(synthetic_data['root'])
-    records = read_landmark_tsv(synthetic_data['train'], 51)
+    records = read_landmark_tsv(
+        synthetic_data['train'], 51,
+        image_root=synthetic_data['root'] + '/images')
     assert len(ds) == len(records) == 24
     assert ds.metainfo['dataset_name'] == 'ivslab'
     assert ds.metainfo['num_keypoints'] == 51
     first = ds.get_data_info(0)
-    rel, kpts = next(iter(synthetic_data['faces'].items()))
+    rel, (kpts, ) = next(iter(synthetic_data['faces'].items()))
     assert first['img_path'].endswith(rel)
     np.testing.assert_allclose(first['keypoints'][0], kpts, atol=1e-3)
     assert first['keypoints_visible'].shape == (1, 51)

@@ -4,10 +4,17 @@ import cv2
 import numpy as np
 import pytest
 
-from ivslab_plugin.datasets import (AnnotationError, box_from_landmarks,
-                                    convert_pts_folders, format_pts,
-                                    read_landmark_tsv, read_multi_face_ids,
-                                    read_pts, resolve_image_path, to_51_points)
+from ivslab_plugin.datasets import (
+    AnnotationError,
+    box_from_landmarks,
+    convert_pts_folders,
+    format_pts,
+    read_landmark_tsv,
+    read_multi_face_ids,
+    read_pts,
+    resolve_image_path,
+    to_51_points,
+)
 
 
 def _pts(n, offset=0.0):
