@@ -110,6 +110,11 @@ def test(args: argparse.Namespace) -> Dict[str, float]:
     from mmengine.runner import Runner
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    evaluator = cfg.test_evaluator
+    if args.out and isinstance(evaluator, dict) \
+            and evaluator.get('type') == 'FaceLandmarkMetric':
+        # per-face errors beside the metrics, for error curves
+        cfg.test_evaluator.outfile = osp.splitext(args.out)[0] + '_faces.json'
     if args.dump:
         cfg.test_evaluator = [
             *(cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else

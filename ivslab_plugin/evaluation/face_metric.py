@@ -1,6 +1,9 @@
 """Face-landmark metrics: NME (pupil / ocular), failure rate and AUC."""
 from __future__ import annotations
 
+import json
+import os
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -75,6 +78,9 @@ class FaceLandmarkMetric(BaseMetric):
         normalisers (dict, optional): ``{mode: (indices_a, indices_b)}``;
             defaults to the table for the dataset's ``dataset_name``
             (ivslab, 300w, wflw, cofw).
+        outfile (str, optional): also write every face's errors to this
+            JSON file (``img_path`` and ``NME_<mode>`` per face), for
+            cumulative error curves and failure analysis.
         collect_device (str): see :class:`BaseMetric`.
         prefix (str, optional): see :class:`BaseMetric`.
     """
@@ -84,6 +90,7 @@ class FaceLandmarkMetric(BaseMetric):
                  fr_auc_mode: str = 'pupil',
                  threshold: float = 0.1,
                  normalisers: Optional[Dict[str, Indices]] = None,
+                 outfile: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -94,6 +101,7 @@ class FaceLandmarkMetric(BaseMetric):
         self.fr_auc_mode = fr_auc_mode
         self.threshold = threshold
         self.normalisers = normalisers
+        self.outfile = outfile
 
     def _get_normalisers(self) -> Dict[str, Indices]:
         if self.normalisers is not None:
@@ -149,4 +157,13 @@ class FaceLandmarkMetric(BaseMetric):
         metrics[f'AUC@{thr}_{self.fr_auc_mode}'] = auc(main, self.threshold)
         MMLogger.get_current_instance().info(
             f'{type(self).__name__} on {len(main)} faces')
+        if self.outfile:
+            faces = [
+                dict(img_path=r['img_path'],
+                     **{f'NME_{m}': float(e[i]) for m, e in errors.items()})
+                for i, r in enumerate(results)
+            ]
+            os.makedirs(osp.dirname(osp.abspath(self.outfile)), exist_ok=True)
+            with open(self.outfile, 'w') as f:
+                json.dump(dict(metrics=metrics, faces=faces), f, indent=1)
         return metrics

@@ -46,6 +46,21 @@ def test_values_computed_by_hand():
     assert result['AUC@0.10_pupil'] == pytest.approx(0.5 / 3)
 
 
+def test_per_face_errors_file(tmp_path):
+    out = tmp_path / 'faces.json'
+    metric = _metric(outfile=str(out))
+    for shift in (2.0, 8.0):
+        gt, pred = _face(shift)
+        metric.process([], [dict(_sample(pred, gt), img_path=f'{shift}.png')])
+    result = metric.evaluate(2)
+    import json
+    saved = json.loads(out.read_text())
+    assert saved['metrics'] == result
+    assert [f['img_path'] for f in saved['faces']] == ['2.0.png', '8.0.png']
+    assert [f['NME_pupil'] for f in saved['faces']] == pytest.approx(
+        [2 / 40, 8 / 40])
+
+
 def test_invisible_points_are_ignored():
     metric = _metric()
     gt, pred = _face(0.0)

@@ -54,5 +54,7 @@ def test_teacher_trains_and_tests(synthetic_data, tmp_path):
     for name in METRICS:
         assert name in log
         assert 0.0 <= metrics[name] < 100
+    faces = json.load(open(str(tmp_path / 'metrics_faces.json')))['faces']
+    assert len(faces) == 8
     # predictions are drawn for every validation face
     assert len(glob.glob(osp.join(show, '*.png'))) == 8
