@@ -26,3 +26,14 @@ def test_config_loads_and_builds_on_cpu(path, tmp_path, monkeypatch):
     assert cfg.default_hooks.checkpoint.rule == 'less'
     model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_mmpose_init_model_finds_the_metainfo(path, tmp_path, monkeypatch):
+    # MMPose's own API reads the dataset metainfo without the plugin's
+    # lookup, from whatever the working directory is.
+    from mmpose.apis import init_model
+    monkeypatch.chdir(tmp_path)
+    model = init_model(path, None, device='cpu')
+    assert model.dataset_meta['dataset_name'] == 'ivslab'
+    assert len(model.dataset_meta['flip_indices']) == 51

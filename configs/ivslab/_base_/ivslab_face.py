@@ -10,7 +10,11 @@ data_root = 'data/ivslab/'
 dataset_type = 'IvslabFaceDataset'
 train_ann_file = 'annotations/ivslab/train.tsv'
 val_ann_file = 'annotations/ivslab/test.tsv'
-metainfo = dict(from_file='ivslab51.py')
+# An absolute path, so MMPose's own APIs (init_model, inferencers) that read
+# it without the plugin's lookup find it from any working directory.
+metainfo = dict(
+    from_file='{{fileDirname}}/../../../ivslab_plugin/datasets/metainfo/'
+    'ivslab51.py')
 # The TSV box (min side of the landmarks' box * 1.05) is tight around
 # eyebrows-to-mouth; 1.25 adds context, as MMPose's face configs do.
 bbox_padding = 1.25
