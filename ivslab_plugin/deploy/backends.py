@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from .configs import check_deploy_config, load_cfg, with_absolute_metainfo
+from .configs import bbox_padding, check_deploy_config, load_cfg, with_absolute_metainfo
 
 #: Files that ``export_model`` writes beside the backend files, so a backend
 #: can be rebuilt from the work directory alone.
@@ -79,6 +79,11 @@ class LandmarkBackend:
     def num_keypoints(self) -> int:
         raise NotImplementedError
 
+    @property
+    def bbox_padding(self) -> float:
+        """How much the model pads a TSV box before cropping."""
+        raise NotImplementedError
+
     def _predict(self, image: np.ndarray, boxes: np.ndarray) -> Prediction:
         raise NotImplementedError
 
@@ -91,9 +96,15 @@ class _TopdownBackend(LandmarkBackend):
     dataset_meta: Dict
     batch_size: Optional[int] = None  # None: all faces in one batch
 
+    model_cfg: Config
+
     @property
     def num_keypoints(self) -> int:
         return int(self.dataset_meta['num_keypoints'])
+
+    @property
+    def bbox_padding(self) -> float:
+        return bbox_padding(self.model_cfg)
 
     def inputs(self, image: np.ndarray, boxes: np.ndarray) -> List[dict]:
         """The test pipeline applied to each box (MMPose's data dicts)."""
@@ -166,7 +177,6 @@ class TorchBackend(_TopdownBackend):
                  checkpoint: str,
                  device: str = 'cpu',
                  flip_test: Optional[bool] = None):
-        import ivslab_plugin  # noqa: F401  (registers modules, compat fixes)
         from mmpose.apis import init_model
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
@@ -206,7 +216,6 @@ class OnnxRuntimeBackend(_TopdownBackend):
                  model_config: Union[str, Config, None] = None,
                  deploy_config: Union[str, Config, None] = None,
                  device: str = 'cpu'):
-        import ivslab_plugin  # noqa: F401  (compat fixes before mmdeploy)
         from mmdeploy.apis.utils import build_task_processor
         if not osp.isfile(onnx_file):
             raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
@@ -261,14 +270,23 @@ class SdkBackend(LandmarkBackend):
                 f'{sdk_dir} is not an MMDeploy SDK directory: missing '
                 f'{missing} (export with a *_sdk_* deploy config)')
         import json
-        with open(osp.join(sdk_dir, 'deploy.json')) as f:
-            self._num_keypoints = _sdk_num_keypoints(sdk_dir, json.load(f))
+        with open(osp.join(sdk_dir, 'pipeline.json')) as f:
+            tasks = json.load(f)['pipeline']['tasks']
+        self._padding = next(
+            (float(t['padding']) for task in tasks
+             for t in task.get('transforms', [])
+             if t.get('type') == 'TopDownGetBboxCenterScale'), 1.25)
+        self._num_keypoints = _sdk_num_keypoints(sdk_dir)
         self.detector = PoseDetector(
             model_path=sdk_dir, device_name=device.split(':')[0], device_id=0)
 
     @property
     def num_keypoints(self) -> int:
         return self._num_keypoints
+
+    @property
+    def bbox_padding(self) -> float:
+        return self._padding
 
     def _predict(self, image: np.ndarray, boxes: np.ndarray) -> Prediction:
         # The SDK's TopDownGetBboxCenterScale takes the box width as
@@ -282,12 +300,12 @@ class SdkBackend(LandmarkBackend):
         return out[..., :2].copy(), out[..., 2].copy()
 
 
-def _sdk_num_keypoints(sdk_dir: str, deploy_info: dict) -> int:
-    """Keypoint count of an SDK model, from the model config saved beside."""
+def _sdk_num_keypoints(sdk_dir: str) -> int:
+    """Keypoint count of an SDK model, from the model config saved beside
+    it by :func:`export_model` (51, the ivslab markup, without one)."""
     path = osp.join(sdk_dir, MODEL_CONFIG_NAME)
     if osp.isfile(path):
-        cfg = Config.fromfile(path)
-        return int(cfg.model.head.out_channels)
+        return int(Config.fromfile(path).model.head.out_channels)
     return 51
 
 

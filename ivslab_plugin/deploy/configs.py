@@ -113,3 +113,12 @@ def check_deploy_config(deploy_cfg: Config, model_cfg: Config) -> None:
             f'deploy config has output_names={outputs} but the model has a '
             f'{kind} head with {expected} output(s); use '
             f'configs/ivslab/deploy/pose-detection_{kind}_*.py')
+
+
+def bbox_padding(model_cfg: Config) -> float:
+    """The ``GetBBoxCenterScale`` padding of the model's test pipeline."""
+    for t in model_cfg.test_dataloader.dataset.pipeline:
+        if t['type'] == 'GetBBoxCenterScale':
+            return float(t.get('padding', 1.25))
+    raise ValueError('the model test pipeline has no GetBBoxCenterScale: '
+                     'not a top-down config')

@@ -16,7 +16,7 @@ import numpy as np
 from mmengine.config import Config
 
 from .backends import DEPLOY_CONFIG_NAME, MODEL_CONFIG_NAME
-from .configs import check_deploy_config, load_cfg
+from .configs import bbox_padding, check_deploy_config, load_cfg
 
 
 @dataclass
@@ -33,14 +33,6 @@ class ExportResult:
     deploy_config: str
     sdk_dir: Optional[str] = None
     notes: List[str] = field(default_factory=list)
-
-
-def _bbox_padding(model_cfg: Config) -> float:
-    for t in model_cfg.test_dataloader.dataset.pipeline:
-        if t['type'] == 'GetBBoxCenterScale':
-            return float(t.get('padding', 1.25))
-    raise ValueError('the model test pipeline has no GetBBoxCenterScale: '
-                     'not a top-down config')
 
 
 def fix_sdk_padding(sdk_dir: str, padding: float) -> bool:
@@ -93,11 +85,12 @@ def export_model(model_config: Union[str, Config],
     Returns:
         ExportResult: paths of what was written.
     """
-    import ivslab_plugin  # noqa: F401  (legacy ONNX exporter before mmdeploy)
     from mmdeploy.apis import torch2onnx
     from mmdeploy.apis.utils import to_backend
     from mmdeploy.backend.sdk.export_info import export2SDK
     from mmdeploy.utils import get_backend
+
+    import ivslab_plugin  # noqa: F401  (legacy ONNX exporter before mmdeploy)
 
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
@@ -127,7 +120,7 @@ def export_model(model_config: Union[str, Config],
             'dump_info', False):
         export2SDK(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
                    device=device)
-        padding = _bbox_padding(model_cfg)
+        padding = bbox_padding(model_cfg)
         if fix_sdk_padding(work_dir, padding):
             result.notes.append(
                 f'pipeline.json: box padding set to the config\'s {padding}')

