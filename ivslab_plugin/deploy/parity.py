@@ -11,9 +11,11 @@ from .backends import LandmarkBackend, OnnxRuntimeBackend, TorchBackend
 
 #: Default tolerances: (raw outputs, keypoints in image pixels).
 TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (5e-2, 1.0)}
-#: The SDK crops in C++ with its own rounding, so a point whose two peaks
-#: are close can jump to the other one: the SDK is gated on the median
-#: keypoint difference, and its max is reported.
+#: The SDK crops in C++ with its own rounding, and fp16 rounds activations,
+#: so a point whose two peaks are nearly equal can jump to the other one
+#: (seen on weakly trained test models: one point off by 20-50 px while the
+#: median is 0). Those are gated on the median keypoint difference; the max
+#: is always printed.
 SDK_MEDIAN_PX_TOL = 1.0
 
 Sample = Tuple[np.ndarray, np.ndarray]  # BGR image, (N, 4) xyxy boxes
@@ -68,7 +70,7 @@ class ParityReport:
     raw: Dict[str, float] = field(default_factory=dict)
     keypoints_px: float = 0.0
     median_px: float = 0.0
-    gate_on_median: bool = False
+    gate_on_median: bool = False  # else on the max
     ms_per_face: Dict[str, float] = field(default_factory=dict)
     raw_tol: Optional[float] = None
     px_tol: float = 0.0
@@ -109,7 +111,8 @@ def check_parity(reference: TorchBackend,
                  backend: LandmarkBackend,
                  samples: Sequence[Sample],
                  raw_tol: Optional[float] = 1e-3,
-                 px_tol: float = 0.05) -> ParityReport:
+                 px_tol: float = 0.05,
+                 gate_on_median: bool = False) -> ParityReport:
     """Compare raw outputs and decoded keypoints of ``backend`` to PyTorch.
 
     Args:
@@ -120,14 +123,17 @@ def check_parity(reference: TorchBackend,
             decoded keypoints).
         samples: images and their face boxes.
         raw_tol (float, optional): tolerance on raw outputs.
-        px_tol (float): tolerance on keypoints in image pixels (on the max;
-            on the median for the SDK, see ``SDK_MEDIAN_PX_TOL``).
+        px_tol (float): tolerance on keypoints in image pixels.
+        gate_on_median (bool): apply ``px_tol`` to the median keypoint
+            difference instead of the max (fp16; always for the SDK, see
+            ``SDK_MEDIAN_PX_TOL``).
     """
     if reference.model.test_cfg.get('flip_test', False):
         raise ValueError('build the PyTorch reference with flip_test=False: '
                          'exported models do not flip')
     report = ParityReport(backend.name, sum(len(b) for _, b in samples),
-                          raw_tol=raw_tol, px_tol=px_tol)
+                          raw_tol=raw_tol, px_tol=px_tol,
+                          gate_on_median=gate_on_median)
     if isinstance(backend, OnnxRuntimeBackend):
         names = list(backend.deploy_cfg.onnx_config.output_names)
         for image, boxes in samples:
