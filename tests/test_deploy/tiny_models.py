@@ -54,7 +54,10 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+                        dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=1, val_interval=1)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3))
 val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
@@ -89,7 +92,10 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=heatmap_codec),
     dict(type='PackPoseInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+                        dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=1, val_interval=1)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3))
 val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
