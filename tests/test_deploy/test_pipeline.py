@@ -8,20 +8,20 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from test_deploy.deploy_fixtures import haar_findable_image
 
 from conftest import REPO_ROOT
 from ivslab_plugin.datasets import read_landmark_tsv
 from ivslab_plugin.deploy import (
-                                  BoxTransform,
-                                  FaceLandmarkPipeline,
-                                  HaarFaceDetector,
-                                  TorchBackend,
-                                  build_backend,
-                                  fit_box_transform,
-                                  rightmost_first,
+    BoxTransform,
+    FaceLandmarkPipeline,
+    HaarFaceDetector,
+    TorchBackend,
+    build_backend,
+    fit_box_transform,
+    rightmost_first,
 )
 from ivslab_plugin.deploy.pipeline import IDENTITY
-from test_deploy.deploy_fixtures import haar_findable_image
 
 
 def test_pipeline_reproduces_the_topdown_test(tiny_models, synthetic_data,
