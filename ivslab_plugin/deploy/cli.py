@@ -98,7 +98,8 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
     parity.add_argument('--image-root', help='image root for --parity-tsv')
     parity.add_argument('--num-faces', type=int, default=8)
     parity.add_argument('--raw-tol', type=float,
-                        help='max |raw output diff| (default by precision: '
+                        help='max |raw output diff|, absolute for fp32, '
+                        'relative to max |output| for fp16 (default: '
                         + ', '.join(f'{k} {v[0]}' for k, v in
                                     TOLERANCES.items()) + ')')
     parity.add_argument('--px-tol', type=float,
@@ -148,7 +149,8 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
         sdk = backend.name == 'sdk'
         report = check_parity(reference, backend, samples, raw_tol,
                               args.sdk_px_tol if sdk else px_tol,
-                              gate_on_median=sdk or precision == 'fp16')
+                              gate_on_median=sdk or precision == 'fp16',
+                              raw_relative=precision == 'fp16')
         print('\n'.join(report.lines()))
         ok &= report.passed
     return 0 if ok else 1

@@ -76,9 +76,10 @@ def test_export_and_parity(tiny_models, tmp_path, kind, precision, dynamic):
     reference = TorchBackend(cfg, ckpt, flip_test=False)
     backend = build_backend(str(tmp_path))  # rebuilt from the work dir
     report = check_parity(reference, backend, synthetic_samples(2),
-                          raw_tol=1e-4 if precision == 'fp32' else 5e-2,
+                          raw_tol=1e-4 if precision == 'fp32' else 1e-2,
                           px_tol=1e-3 if precision == 'fp32' else 0.5,
-                          gate_on_median=precision == 'fp16')
+                          gate_on_median=precision == 'fp16',
+                          raw_relative=precision == 'fp16')
     assert report.passed, report.lines()
     assert report.num_faces == 4
     assert len(report.raw) == (2 if kind == 'simcc' else 1)

@@ -160,3 +160,14 @@ def test_image_inputs(tiny_models, two_face_image):
         pipeline(image, [[50, 50, 40, 90]])
     with pytest.raises(FileNotFoundError, match='image not found'):
         pipeline(path + '.missing.png')
+
+
+def test_imports_stay_light():
+    """MMDeploy is imported only when exporting or running ONNX Runtime."""
+    code = ('import sys, ivslab_plugin, ivslab_plugin.deploy, '
+            'ivslab_plugin.deploy.cli, ivslab_plugin.deploy.submission, '
+            'ivslab_plugin.deploy.demo; '
+            'assert "mmdeploy" not in sys.modules, "mmdeploy imported"')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
