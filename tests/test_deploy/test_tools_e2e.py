@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO_ROOT
 from ivslab_plugin.datasets import format_tsv_row
 from ivslab_plugin.deploy import FaceLandmarkPipeline, build_backend
-from ivslab_plugin.deploy.submission import read_submission
+from ivslab_plugin.deploy.submission import read_image_list, read_submission
 
 pytestmark = pytest.mark.slow
 
@@ -108,11 +108,22 @@ def test_run_model_with_tsv_boxes(simcc_sdk_export, test_images, tmp_path):
     np.testing.assert_allclose(faces[1], expected[0].keypoints, atol=2e-3)
     _check_pts_file(osp.join(out, 'image_0001.txt'), 1)
 
+
+
+def test_image_list_errors(tmp_path, two_face_image):
     missing = tmp_path / 'missing.txt'
-    missing.write_text('nope.png\n')
-    log = run_tool('tools/run_model.py', str(missing), out, '--model',
-                   simcc_sdk_export.work_dir, expect=1)
-    assert "missing.txt:1: image not found: 'nope.png'" in log
+    missing.write_text('\nnope.png\n')
+    with pytest.raises(FileNotFoundError,
+                       match="missing.txt:2: image not found: 'nope.png'"):
+        read_image_list(str(missing))
+    dupes = tmp_path / 'dupes.txt'
+    dupes.write_text(f'{two_face_image[0]}\n{two_face_image[0]}\n')
+    with pytest.raises(ValueError, match='share the id'):
+        read_image_list(str(dupes))
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('\n')
+    with pytest.raises(ValueError, match='empty'):
+        read_image_list(str(empty))
 
 
 def test_demo_on_images_and_a_video(tiny_models, two_face_image, tmp_path):
