@@ -205,7 +205,9 @@ class MMDetFaceDetector(FaceDetector):
             pred = inference_detector(self.model, as_bgr(image)).pred_instances
         boxes = pred.bboxes.cpu().numpy().astype(np.float32)
         scores = pred.scores.cpu().numpy().astype(np.float32)
-        keep = scores >= self.score_thr
+        # degenerate boxes carry no face and would fail the crop
+        keep = (scores >= self.score_thr) & (boxes[:, 2] > boxes[:, 0]) \
+            & (boxes[:, 3] > boxes[:, 1])
         if self.labels is not None:
             keep &= np.isin(pred.labels.cpu().numpy(), list(self.labels))
         return boxes[keep], scores[keep]

@@ -171,3 +171,39 @@ def test_imports_stay_light():
     proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_mmdet_detector(tmp_path, two_face_image):
+    """Any mmdet detector from a local config + checkpoint (here an
+    untrained RTMDet-tiny: only the wiring and the filters are checked)."""
+    import mmdet
+    import torch
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from ivslab_plugin.deploy import MMDetFaceDetector
+    cfg = Config.fromfile(osp.join(
+        osp.dirname(mmdet.__file__), '.mim', 'configs', 'rtmdet',
+        'rtmdet_tiny_8xb32-300e_coco.py'))
+    cfg.model.backbone.init_cfg = None  # no download
+    cfg.model.test_cfg.score_thr = 0.0
+    cfg_path, ckpt = str(tmp_path / 'det.py'), str(tmp_path / 'det.pth')
+    cfg.dump(cfg_path)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        register_all_modules(init_default_scope=False)
+        torch.manual_seed(0)
+        torch.save({'state_dict': DET_MODELS.build(cfg.model).state_dict()},
+                   ckpt)
+    image = cv2.imread(two_face_image[0])
+    detector = MMDetFaceDetector(cfg_path, ckpt, score_thr=0.0)
+    boxes, scores = detector(image)
+    assert boxes.shape == (len(scores), 4) and len(scores) > 0
+    assert ((boxes[:, 2:] - boxes[:, :2]) > 0).all()
+    assert len(MMDetFaceDetector(cfg_path, ckpt, score_thr=0.0,
+                                 labels=[999])(image)[0]) == 0
+    assert len(MMDetFaceDetector(cfg_path, ckpt,
+                                 score_thr=1.01)(image)[0]) == 0
+    with pytest.raises(FileNotFoundError, match='detector file not found'):
+        MMDetFaceDetector(cfg_path, str(tmp_path / 'none.pth'))
