@@ -6,6 +6,9 @@ from mmengine.registry import init_default_scope
 import ivslab_plugin  # noqa: F401  (fixes and registration before mmpose)
 from ivslab_plugin.datasets.synthetic import write_synthetic_dataset
 
+# The deploy tests' shared fixtures (tiny trained models, exports, images).
+pytest_plugins = ['test_deploy.deploy_fixtures']
+
 # Transforms and models resolve in MMPose's scope, as in a config run.
 init_default_scope('mmpose')
 

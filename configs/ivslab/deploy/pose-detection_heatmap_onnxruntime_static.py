@@ -1,0 +1,2 @@
+# heatmap head, ONNX Runtime fp32, static batch.
+_base_ = ['./_base_/onnxruntime.py']

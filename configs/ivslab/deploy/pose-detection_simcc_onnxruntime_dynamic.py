@@ -1,0 +1,9 @@
+# simcc head, ONNX Runtime fp32, dynamic batch.
+_base_ = ['./_base_/onnxruntime_simcc.py']
+# Dynamic batch only: the crop size stays fixed by the model config.
+onnx_config = dict(
+    dynamic_axes={
+        'input': {0: 'batch'},
+        'simcc_x': {0: 'batch'},
+        'simcc_y': {0: 'batch'},
+    })

@@ -1,0 +1,207 @@
+"""Command lines of ``tools/deploy.py``, ``tools/demo.py`` and
+``tools/run_model.py`` (the scripts only call these)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import List, Optional
+
+from .pipeline import (
+                       HAAR_TO_TSV,
+                       BoxTransform,
+                       FaceDetector,
+                       FaceLandmarkPipeline,
+                       HaarFaceDetector,
+                       MMDetFaceDetector,
+)
+
+
+def _add_backend_args(parser: argparse.ArgumentParser,
+                      model_required: bool = True) -> None:
+    parser.add_argument(
+        '--model', required=model_required,
+        default=os.environ.get('IVSLAB_MODEL'),
+        help='a .pth checkpoint (with --config), an .onnx file or an export '
+        'work dir, or an MMDeploy SDK dir (default: $IVSLAB_MODEL)')
+    parser.add_argument('--config', help='model config (needed for .pth; '
+                        'read from the export dir otherwise)')
+    parser.add_argument('--deploy-config', help='deploy config (.onnx; read '
+                        'from the export dir otherwise)')
+    parser.add_argument('--device', default='cpu')
+
+
+def _add_detector_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        'face detection (default: OpenCV Haar cascade)')
+    group.add_argument('--det-config', help='mmdet detector config')
+    group.add_argument('--det-checkpoint', help='mmdet detector checkpoint')
+    group.add_argument('--det-score-thr', type=float, default=0.5)
+    group.add_argument('--det-labels', type=int, nargs='+',
+                       help='keep only these mmdet class ids')
+    group.add_argument('--haar-cascade', help='another Haar cascade XML')
+    group.add_argument(
+        '--box-transform', type=float, nargs=3,
+        metavar=('SCALE', 'SHIFT_X', 'SHIFT_Y'),
+        help='detector box -> TSV box: side = SCALE * min(w, h), centre '
+        'shifted by SHIFT_X * w, SHIFT_Y * h (default '
+        f'{HAAR_TO_TSV.scale} {HAAR_TO_TSV.shift_x} {HAAR_TO_TSV.shift_y})')
+
+
+def build_detector(args: argparse.Namespace) -> FaceDetector:
+    transform = BoxTransform(*args.box_transform) if args.box_transform \
+        else HAAR_TO_TSV
+    if bool(args.det_config) != bool(args.det_checkpoint):
+        raise SystemExit('give both --det-config and --det-checkpoint')
+    if args.det_config:
+        return MMDetFaceDetector(args.det_config, args.det_checkpoint,
+                                 args.device, args.det_score_thr,
+                                 args.det_labels, transform)
+    return HaarFaceDetector(args.haar_cascade, box_transform=transform)
+
+
+def build_pipeline(args: argparse.Namespace) -> FaceLandmarkPipeline:
+    from .backends import build_backend
+    backend = build_backend(args.model, args.config, args.deploy_config,
+                            args.device)
+    return FaceLandmarkPipeline(backend, build_detector(args))
+
+
+def deploy_main(argv: Optional[List[str]] = None) -> int:
+    """Export, then check parity against PyTorch; 1 when parity fails."""
+    from .backends import TorchBackend, build_backend
+    from .configs import deploy_config_path, load_cfg
+    from .export import export_model
+    from .parity import SDK_MEDIAN_PX_TOL, TOLERANCES, check_parity, synthetic_samples, tsv_samples
+
+    parser = argparse.ArgumentParser(
+        description='Export a landmark model with MMDeploy (ONNX Runtime, '
+        'SDK) and check it against PyTorch')
+    parser.add_argument('config', help='model config')
+    parser.add_argument('checkpoint', help='model checkpoint (.pth)')
+    parser.add_argument('--work-dir', required=True, help='output directory')
+    parser.add_argument('--deploy-config', help='a deploy config; by default '
+                        'chosen from configs/ivslab/deploy by head type and '
+                        'the flags below')
+    parser.add_argument('--precision', choices=['fp32', 'fp16'],
+                        default='fp32')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='dynamic batch size')
+    parser.add_argument('--sdk', action='store_true',
+                        help='also write the MMDeploy SDK files')
+    parser.add_argument('--device', default='cpu')
+    parity = parser.add_argument_group('parity check')
+    parity.add_argument('--parity-tsv', help='check on faces of this TSV '
+                        '(e.g. the validation split) instead of synthetic '
+                        'faces')
+    parity.add_argument('--image-root', help='image root for --parity-tsv')
+    parity.add_argument('--num-faces', type=int, default=8)
+    parity.add_argument('--raw-tol', type=float,
+                        help='max |raw output diff|, absolute for fp32, '
+                        'relative to max |output| for fp16 (default: '
+                        + ', '.join(f'{k} {v[0]}' for k, v in
+                                    TOLERANCES.items()) + ')')
+    parity.add_argument('--px-tol', type=float,
+                        help='keypoint diff in pixels, on the max for fp32 and '
+                        'on the median for fp16 (default by precision: ' + ', '.join(
+                            f'{k} {v[1]}' for k, v in TOLERANCES.items()) + ')')
+    parity.add_argument('--sdk-px-tol', type=float, default=SDK_MEDIAN_PX_TOL,
+                        help='max median keypoint diff of the SDK, pixels')
+    parity.add_argument('--skip-parity', action='store_true')
+    args = parser.parse_args(argv)
+
+    model_cfg = load_cfg(args.config)
+    deploy_cfg = args.deploy_config or deploy_config_path(
+        model_cfg, args.precision, args.dynamic, args.sdk)
+    start = time.perf_counter()
+    result = export_model(model_cfg, args.checkpoint, args.work_dir,
+                          deploy_cfg, args.device,
+                          dump_info=True if args.sdk else None)
+    print(f'exported with {deploy_cfg} in '
+          f'{time.perf_counter() - start:.1f} s:')
+    for path in result.backend_files:
+        print(f'  {path} ({os.path.getsize(path) / 2**20:.2f} MiB)')
+    if result.sdk_dir:
+        print(f'  SDK directory: {result.sdk_dir}')
+    for note in result.notes:
+        print(f'  note: {note}')
+    if args.skip_parity:
+        return 0
+
+    precision = load_cfg(deploy_cfg).backend_config.get('precision', 'fp32')
+    raw_tol = args.raw_tol if args.raw_tol is not None else \
+        TOLERANCES[precision][0]
+    px_tol = args.px_tol if args.px_tol is not None else \
+        TOLERANCES[precision][1]
+    if args.parity_tsv:
+        samples = tsv_samples(args.parity_tsv, args.image_root,
+                              args.num_faces)
+    else:
+        samples = synthetic_samples(max(1, args.num_faces // 2))
+    reference = TorchBackend(model_cfg, args.checkpoint, args.device,
+                             flip_test=False)
+    backends = [build_backend(result.backend_files[0], device=args.device)]
+    if result.sdk_dir:
+        backends.append(build_backend(result.sdk_dir, device=args.device))
+    ok = True
+    for backend in backends:
+        sdk = backend.name == 'sdk'
+        report = check_parity(reference, backend, samples, raw_tol,
+                              args.sdk_px_tol if sdk else px_tol,
+                              gate_on_median=sdk or precision == 'fp16',
+                              raw_relative=precision == 'fp16')
+        print('\n'.join(report.lines()))
+        ok &= report.passed
+    return 0 if ok else 1
+
+
+def demo_main(argv: Optional[List[str]] = None) -> int:
+    from .demo import LandmarkDrawer, run_demo
+    parser = argparse.ArgumentParser(
+        description='Detect faces and draw their 51 landmarks on an image, '
+        'a folder of images or a video; also writes results.json')
+    parser.add_argument('input', help='image, folder of images, or video')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--kpt-thr', type=float, default=float('-inf'),
+                        help='hide keypoints scoring below this')
+    _add_backend_args(parser)
+    _add_detector_args(parser)
+    args = parser.parse_args(argv)
+    pipeline = build_pipeline(args)
+    results = run_demo(pipeline, args.input, args.out_dir,
+                       LandmarkDrawer(kpt_thr=args.kpt_thr))
+    return 0 if results else 1
+
+
+def run_model_main(argv: Optional[List[str]] = None) -> int:
+    from .submission import boxes_from_tsv, read_image_list, write_submission
+    parser = argparse.ArgumentParser(
+        description='Write the challenge submission: one .pts-format .txt '
+        'per image (51 points per face, right-most face first)')
+    parser.add_argument('image_list', help='text file, one image per line')
+    parser.add_argument('output_dir')
+    parser.add_argument('--tsv', help='use the face boxes of this TSV '
+                        '(test_q.tsv) instead of a detector')
+    parser.add_argument('--image-root', help='image root for --tsv paths')
+    _add_backend_args(parser, model_required=False)
+    _add_detector_args(parser)
+    args = parser.parse_args(argv)
+    if not args.model:
+        parser.error('give --model (or set IVSLAB_MODEL)')
+    images = read_image_list(args.image_list)
+    pipeline = build_pipeline(args)
+    tsv_boxes = boxes_from_tsv(args.tsv, args.image_root) if args.tsv \
+        else None
+    start = time.perf_counter()
+    summary = write_submission(pipeline, images, args.output_dir, tsv_boxes,
+                               pipeline.backend.bbox_padding)
+    elapsed = time.perf_counter() - start
+    faces = sum(summary.faces.values())
+    print(f'wrote {len(summary.files)} files ({faces} faces) to '
+          f'{args.output_dir} in {elapsed:.1f} s '
+          f'({1000 * elapsed / len(images):.1f} ms/image)')
+    for path in summary.no_face:
+        print(f'no face found in {path}: wrote the central-square fallback',
+              file=sys.stderr)
+    return 0

@@ -1,0 +1,177 @@
+"""Check that an exported model agrees with its PyTorch checkpoint."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .backends import LandmarkBackend, OnnxRuntimeBackend, TorchBackend
+
+#: Default tolerances: (raw outputs, keypoints in image pixels). fp32 raw
+#: outputs are compared in absolute terms; fp16 ones relative to the largest
+#: |output| (SimCC logits of an untrained RTMPose-m span tens, so an absolute
+#: fp16 bound would depend on the model).
+TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (1e-2, 1.0)}
+#: The SDK crops in C++ with its own rounding, and fp16 rounds activations,
+#: so a point whose two peaks are nearly equal can jump to the other one
+#: (seen on weakly trained test models: one point off by 20-50 px while the
+#: median is 0). Those are gated on the median keypoint difference; the max
+#: is always printed.
+SDK_MEDIAN_PX_TOL = 1.0
+
+Sample = Tuple[np.ndarray, np.ndarray]  # BGR image, (N, 4) xyxy boxes
+
+
+def synthetic_samples(num_images: int = 4, seed: int = 0,
+                      size: Tuple[int, int] = (320, 240),
+                      faces_per_image: int = 2) -> List[Sample]:
+    """Drawn faces with their TSV-style boxes (as the annotation files'
+    ``scale``/``center`` would give them)."""
+    from ivslab_plugin.datasets.synthetic import synthetic_face
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(num_images):
+        image, faces = synthetic_face(rng, size, faces_per_image)
+        samples.append((image, np.stack([tsv_box(k) for k in faces])))
+    return samples
+
+
+def tsv_box(keypoints: np.ndarray) -> np.ndarray:
+    """The annotation files' face box (xyxy) for landmarks (K, 2)."""
+    from ivslab_plugin.datasets.tsv import BOX_UNIT, box_from_landmarks
+    scale, center = box_from_landmarks(keypoints)
+    half = scale * BOX_UNIT / 2
+    return np.array([center[0] - half, center[1] - half, center[0] + half,
+                     center[1] + half], dtype=np.float32)
+
+
+def tsv_samples(tsv: str, image_root: Optional[str], num_faces: int,
+                num_keypoints: int = 51) -> List[Sample]:
+    """The first ``num_faces`` faces of an annotation file (validation crops)."""
+    import cv2
+
+    from ivslab_plugin.datasets.tsv import read_landmark_tsv
+    records = read_landmark_tsv(tsv, num_keypoints, image_root,
+                                labelled=False)[:num_faces]
+    return [(cv2.imread(r.image_path, cv2.IMREAD_COLOR), r.bbox[None])
+            for r in records]
+
+
+@dataclass
+class ParityReport:
+    """Largest differences between a backend and PyTorch.
+
+    ``raw`` maps each network output to its max abs difference;
+    ``keypoints_px`` is the max distance of decoded keypoints in image
+    pixels (per coordinate).
+    """
+
+    backend: str
+    num_faces: int
+    raw: Dict[str, float] = field(default_factory=dict)
+    raw_scale: Dict[str, float] = field(default_factory=dict)
+    raw_relative: bool = False
+    keypoints_px: float = 0.0
+    median_px: float = 0.0
+    gate_on_median: bool = False  # else on the max
+    ms_per_face: Dict[str, float] = field(default_factory=dict)
+    raw_tol: Optional[float] = None
+    px_tol: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        raw_ok = self.raw_tol is None or all(
+            self._raw_gate(name) <= self.raw_tol for name in self.raw)
+        px = self.median_px if self.gate_on_median else self.keypoints_px
+        return raw_ok and px <= self.px_tol
+
+    def _raw_gate(self, name: str) -> float:
+        if self.raw_relative:
+            return self.raw[name] / max(self.raw_scale[name], 1e-12)
+        return self.raw[name]
+
+    def lines(self) -> List[str]:
+        out = [f'parity {self.backend} vs pytorch on {self.num_faces} faces:']
+        for name, value in self.raw.items():
+            rel = value / max(self.raw_scale[name], 1e-12)
+            out.append(f'  max |raw diff| {name:<10} {value:.3g}, relative '
+                       f'to max |output| {self.raw_scale[name]:.3g}: '
+                       f'{rel:.3g} (tol {self.raw_tol:g} '
+                       + ('relative)' if self.raw_relative else 'absolute)'))
+        tol = f' (tol {self.px_tol:g})'
+        out.append(f'  max |keypoint diff| {self.keypoints_px:.4f} px'
+                   + ('' if self.gate_on_median else tol))
+        out.append(f'  median |keypoint diff| {self.median_px:.4f} px'
+                   + (tol if self.gate_on_median else ''))
+        for name, ms in self.ms_per_face.items():
+            out.append(f'  {name:<12} {ms:.2f} ms/face')
+        out.append('  PASSED' if self.passed else '  FAILED')
+        return out
+
+
+def _timed_predict(backend: LandmarkBackend,
+                   samples: Sequence[Sample]) -> Tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    kpts = [backend.predict(img, boxes)[0] for img, boxes in samples]
+    elapsed = time.perf_counter() - start
+    n = sum(len(b) for _, b in samples)
+    return np.concatenate(kpts), 1000 * elapsed / max(n, 1)
+
+
+def check_parity(reference: TorchBackend,
+                 backend: LandmarkBackend,
+                 samples: Sequence[Sample],
+                 raw_tol: Optional[float] = 1e-3,
+                 px_tol: float = 0.05,
+                 gate_on_median: bool = False,
+                 raw_relative: bool = False) -> ParityReport:
+    """Compare raw outputs and decoded keypoints of ``backend`` to PyTorch.
+
+    Args:
+        reference (TorchBackend): built with ``flip_test=False`` (exported
+            graphs never flip).
+        backend (LandmarkBackend): an ONNX Runtime or SDK backend. Raw
+            outputs are compared only for ONNX Runtime (the SDK returns
+            decoded keypoints).
+        samples: images and their face boxes.
+        raw_tol (float, optional): tolerance on raw outputs.
+        px_tol (float): tolerance on keypoints in image pixels.
+        gate_on_median (bool): apply ``px_tol`` to the median keypoint
+            difference instead of the max (fp16; always for the SDK, see
+            ``SDK_MEDIAN_PX_TOL``).
+        raw_relative (bool): apply ``raw_tol`` to the raw difference divided
+            by the largest |output| (fp16).
+    """
+    if reference.model.test_cfg.get('flip_test', False):
+        raise ValueError('build the PyTorch reference with flip_test=False: '
+                         'exported models do not flip')
+    report = ParityReport(backend.name, sum(len(b) for _, b in samples),
+                          raw_tol=raw_tol, px_tol=px_tol,
+                          gate_on_median=gate_on_median,
+                          raw_relative=raw_relative)
+    if isinstance(backend, OnnxRuntimeBackend):
+        names = list(backend.deploy_cfg.onnx_config.output_names)
+        for image, boxes in samples:
+            inputs = reference.preprocess(reference.inputs(image, boxes))
+            ref = reference.raw_outputs(inputs)
+            got = backend.raw_outputs(inputs)
+            for name, r, g in zip(names, ref, got):
+                diff = float(np.abs(r - g).max())
+                report.raw[name] = max(report.raw.get(name, 0.0), diff)
+                report.raw_scale[name] = max(
+                    report.raw_scale.get(name, 0.0), float(np.abs(r).max()))
+    else:
+        report.raw_tol = None
+        report.gate_on_median = True
+    # one untimed call each: the first run pays for allocations and caches
+    reference.predict(*samples[0])
+    backend.predict(*samples[0])
+    ref_kpts, ref_ms = _timed_predict(reference, samples)
+    kpts, ms = _timed_predict(backend, samples)
+    diff = np.abs(ref_kpts - kpts)
+    report.keypoints_px = float(diff.max())
+    report.median_px = float(np.median(diff))
+    report.ms_per_face = {'pytorch': ref_ms, backend.name: ms}
+    return report

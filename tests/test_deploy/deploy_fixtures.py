@@ -1,0 +1,60 @@
+"""Tiny trained models and their exports, shared by the deploy tests
+(registered as a plugin in tests/conftest.py)."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from test_deploy.tiny_models import train_briefly, write_tiny_model
+
+from ivslab_plugin.datasets.synthetic import synthetic_face
+from ivslab_plugin.deploy.parity import tsv_box
+
+
+@pytest.fixture(scope='session')
+def tiny_models(tmp_path_factory, synthetic_data) -> dict:
+    """``{'simcc': (cfg, ckpt), 'heatmap': (cfg, ckpt)}``, trained briefly
+    on the synthetic faces."""
+    root = str(tmp_path_factory.mktemp('tiny_models'))
+    models = {}
+    for kind in ('simcc', 'heatmap'):
+        cfg, ckpt = write_tiny_model(root, kind)
+        train_briefly(cfg, ckpt, synthetic_data['root'], iters=150)
+        models[kind] = (cfg, ckpt)
+    return models
+
+
+@pytest.fixture(scope='session')
+def simcc_sdk_export(tiny_models, tmp_path_factory):
+    """The tiny SimCC model exported with the SDK deploy config."""
+    from mmengine.config import Config
+
+    from ivslab_plugin.deploy import deploy_config_path
+    from ivslab_plugin.deploy.export import export_model
+    cfg, ckpt = tiny_models['simcc']
+    work_dir = str(tmp_path_factory.mktemp('simcc_sdk'))
+    return export_model(cfg, ckpt, work_dir,
+                        deploy_config_path(Config.fromfile(cfg), sdk=True))
+
+
+def haar_findable_image(seed: int, size=(360, 240), num_faces=2, tries=20):
+    """A generated image with ``num_faces`` drawn faces, left to right, in
+    which the Haar cascade finds exactly that many faces (not every drawn
+    face looks like a face to it), with the faces' TSV boxes."""
+    from ivslab_plugin.deploy.pipeline import IDENTITY, HaarFaceDetector
+    detector = HaarFaceDetector(box_transform=IDENTITY)
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        image, faces = synthetic_face(rng, size, num_faces)
+        if len(detector(image)[0]) == num_faces:
+            return image, faces, np.stack([tsv_box(k) for k in faces])
+    raise RuntimeError('no generated image where Haar finds every face')
+
+
+@pytest.fixture(scope='session')
+def two_face_image(tmp_path_factory):
+    """``(path, landmarks, tsv boxes)`` of a generated two-face image."""
+    image, faces, boxes = haar_findable_image(seed=1)
+    path = osp.join(str(tmp_path_factory.mktemp('images')), 'image_0002.png')
+    cv2.imwrite(path, image)
+    return path, faces, boxes
