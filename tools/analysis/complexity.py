@@ -2,9 +2,9 @@
 ``python tools/analysis/complexity.py CONFIG [--shape W H]``."""
 import argparse
 
-import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
 from mmengine.config import Config
 
+import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
 from ivslab_plugin.apis.complexity import model_complexity
 
 
