@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence, Tuple
 
 import torch
-from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.structures import PixelData
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
@@ -74,7 +74,7 @@ class LiteHeatmapHead(BaseHead):
                         act_cfg=dict(type='ReLU'))))
             channels = mid
         self.upsample = nn.Sequential(*stages)
-        self.final_layer = ConvModule(channels, out_channels, 1, act_cfg=None)
+        self.final_layer = nn.Conv2d(channels, out_channels, 1)
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
         """Features (B, C, h, w) -> heatmaps (B, K, H, W)."""
@@ -134,8 +134,7 @@ class LiteHeatmapHead(BaseHead):
     def init_weights(self) -> None:
         super().init_weights()
         # Zero bias: an untrained head predicts flat heatmaps, not noise.
-        if self.final_layer.conv.bias is not None:
-            nn.init.zeros_(self.final_layer.conv.bias)
+        nn.init.zeros_(self.final_layer.bias)
 
 
 
