@@ -64,7 +64,8 @@ def _best(work_dir: str) -> str:
 
 def run_benchmark(work_dir: str, data_root: str, epochs: int, batch_size: int = 32,
                   seed: int = 0, warmup_iters: int = 50,
-                  teacher_ckpt: Optional[str] = None) -> Dict[str, Dict[str, float]]:
+                  teacher_ckpt: Optional[str] = None,
+                  teacher_config: str = 'teacher.py') -> Dict[str, Dict[str, float]]:
     """Train (or reuse) the teacher, the student alone and the distilled
     student; test each on the validation split.
 
@@ -76,6 +77,8 @@ def run_benchmark(work_dir: str, data_root: str, epochs: int, batch_size: int = 
         seed: Random seed for every model.
         warmup_iters: Linear warm-up length.
         teacher_ckpt: Reuse this teacher instead of training one.
+        teacher_config: Teacher config in ``configs/ivslab`` (also the one
+            the distiller builds).
 
     Returns:
         dict: per model (``teacher``, ``student``, ``student_kd``) its test
@@ -107,13 +110,13 @@ def run_benchmark(work_dir: str, data_root: str, epochs: int, batch_size: int = 
              if k != 'input_size'})
         return ckpt
 
-    teacher_py = osp.join(CONFIGS, 'teacher.py')
+    teacher_py = osp.join(CONFIGS, teacher_config)
     student_py = osp.join(CONFIGS, 'student.py')
     if teacher_ckpt is None:
         teacher_ckpt = train_and_test('teacher', teacher_py, teacher_py, [])
     train_and_test('student', student_py, student_py, [])
     train_and_test('student_kd', osp.join(CONFIGS, 'student_kd.py'), student_py,
-                   [f'teacher_ckpt={teacher_ckpt}'], convert=True)
+                   [f'teacher_ckpt={teacher_ckpt}', f'teacher_cfg={teacher_py}'], convert=True)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     return results
