@@ -22,6 +22,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup-iters', type=int, default=50)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--teacher-ckpt', help='reuse a trained teacher')
+    parser.add_argument('--teacher-epochs', type=int,
+                        help='epochs for the teacher only (default: --epochs)')
     parser.add_argument('--teacher-config', default='teacher.py',
                         help='teacher config in configs/ivslab (e.g. teacher_128.py on a CPU)')
     return parser.parse_args()
@@ -36,5 +38,5 @@ if __name__ == '__main__':
                                 seed=args.seed, size=(args.image_size, args.image_size))
     results = run_benchmark(osp.abspath(args.work_dir), osp.abspath(data_root), args.epochs,
                             args.batch_size, args.seed, args.warmup_iters,
-                            args.teacher_ckpt, args.teacher_config)
+                            args.teacher_ckpt, args.teacher_config, args.teacher_epochs)
     print(format_table(results))
