@@ -48,7 +48,7 @@ def model_complexity(cfg: Config,
     from mmengine.analysis import get_model_complexity_info
 
     w, h = input_size or cfg.input_size
-    model = _TensorForward(deployed_model(cfg))
+    model = _TensorForward(deployed_model(cfg)).eval()
     with torch.no_grad():
         info = get_model_complexity_info(
             model, inputs=(torch.zeros(1, 3, h, w), ), show_table=False,

@@ -58,3 +58,27 @@ def test_shipped_student_fits_the_budget():
     assert res['input_size'] == (128, 128)
     assert 0 < res['gmacs'] <= 0.05
     assert 0 < res['mparams'] <= 0.5
+
+
+def test_student_exports_to_onnx_and_matches(tmp_path):
+    """Static shapes, standard ops: the exported graph agrees with PyTorch
+    and holds no ConvTranspose."""
+    import onnx
+    import onnxruntime as ort
+
+    from ivslab_plugin.apis.complexity import _TensorForward
+    cfg, _ = model_cfg('heatmap', 'student')
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.eval()
+    x = torch.randn(1, 3, 32, 32)
+    path = str(tmp_path / 'student.onnx')
+    torch.onnx.export(_TensorForward(model).eval(), (x, ), path, opset_version=13,
+                      input_names=['input'], output_names=['heatmaps'])
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert 'ConvTranspose' not in ops and 'Resize' in ops
+    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    (out, ) = sess.run(None, {'input': x.numpy()})
+    with torch.no_grad():
+        ref = model(x, None, mode='tensor').numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-5)
