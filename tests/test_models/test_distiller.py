@@ -84,7 +84,6 @@ def test_unlabelled_samples_get_only_distillation(tmp_path, student):
 
     # mixed batch: the task loss is the student's loss on the labelled half
     samples = student_samples(student, [True, False], seed=1)
-    mixed = model(x, samples, mode='loss')
     model.eval()  # same BN statistics for both evaluations
     mixed = model(x, samples, mode='loss')
     alone = model.student.head.loss(model.student.extract_feat(x[:1]), samples[:1],
