@@ -5,7 +5,7 @@ from . import compat
 # or load a checkpoint.
 compat.apply()
 
-from . import datasets, evaluation  # noqa: E402,F401  (registers modules)
+from . import datasets, evaluation, models  # noqa: E402,F401  (registers modules)
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'datasets', 'evaluation']
+__all__ = ['__version__', 'compat', 'datasets', 'evaluation', 'models']

@@ -45,6 +45,18 @@ def apply_data_overrides(cfg: Config, options: Optional[Dict]) -> None:
                                    options[name])
 
 
+# Distillation configs expose the teacher as top-level variables; like the
+# data variables above, they are copied into `model` when the file is parsed.
+MODEL_OVERRIDES = ('teacher_cfg', 'teacher_ckpt')
+
+
+def apply_model_overrides(cfg: Config, options: Optional[Dict]) -> None:
+    """Forward ``teacher_cfg`` / ``teacher_ckpt`` options to a distiller."""
+    for name in MODEL_OVERRIDES:
+        if options and name in options and name in cfg.get('model', {}):
+            cfg.model[name] = options[name]
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
@@ -70,6 +82,7 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
         apply_data_overrides(cfg, args.cfg_options)
+        apply_model_overrides(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

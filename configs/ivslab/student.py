@@ -1,0 +1,92 @@
+# The student: CSPNeXt (widen 0.125, deepen 0.33) + a deconvolution-free
+# heatmap head at 128x128, trained alone (the baseline for distillation).
+# Budget (tools/analysis/complexity.py): < 0.05 GMACs, < 0.5 M parameters.
+_base_ = ['./_base_/ivslab_face.py']
+
+input_size = (128, 128)
+codec = dict(
+    type='MSRAHeatmap',
+    input_size=input_size,
+    heatmap_size=(32, 32),
+    sigma=2,
+    # DARK decoding (unbiased=True) is unstable on the flat heatmaps of an
+    # undertrained model (near-singular Hessian -> huge offsets); the plain
+    # argmax + quarter-pixel shift is robust and what every runtime supports.
+    unbiased=False)
+
+max_epochs = 120
+base_lr = 4e-3
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0,
+                       bypass_duplicate=True))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0e-5, by_epoch=False, begin=0,
+         end=500),
+    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.05,
+         begin=max_epochs // 2, end=max_epochs, T_max=max_epochs // 2,
+         by_epoch=True, convert_to_iter_based=True),
+]
+auto_scale_lr = dict(base_batch_size=64)
+
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        _scope_='mmdet',
+        type='CSPNeXt',
+        arch='P5',
+        expand_ratio=0.5,
+        deepen_factor=0.33,
+        widen_factor=0.125,
+        # stride 16 (8x8 at 128 px); the head upsamples x4 to 32x32
+        out_indices=(3, ),
+        channel_attention=True,
+        norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='SiLU')),
+    head=dict(
+        type='LiteHeatmapHead',
+        in_channels=64,
+        out_channels=51,
+        mid_channels=(96, 64),
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
+         rotate_factor=30),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='mmdet.YOLOXHSVRandomAug'),
+    dict(
+        type='Albumentation',
+        transforms=[
+            dict(type='Blur', p=0.1),
+            dict(type='MedianBlur', p=0.1),
+            dict(type='CoarseDropout', max_holes=1, max_height=0.4,
+                 max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
+                 p=0.5),
+        ]),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader

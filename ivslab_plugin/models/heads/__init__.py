@@ -1,0 +1,3 @@
+from .lite_heatmap_head import LiteHeatmapHead
+
+__all__ = ['LiteHeatmapHead']

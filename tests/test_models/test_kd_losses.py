@@ -1,0 +1,99 @@
+"""Distillation losses: alignment across resolutions and output types."""
+import numpy as np
+import pytest
+import torch
+from mmpose.codecs import MSRAHeatmap, SimCCLabel
+
+from ivslab_plugin.models.losses import (
+    FeatureDistillLoss,
+    LogitDistillLoss,
+    gaussian_render,
+    resample_axis,
+)
+
+K = 3
+
+
+def kpts(rng, size):
+    return rng.uniform(0.25, 0.75, size=(1, K, 2)).astype(np.float32) * size
+
+
+def heatmaps(points, input_size, heatmap_size, sigma=2.0):
+    enc = MSRAHeatmap(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
+    return torch.tensor(enc.encode(points, np.ones((1, K)))['heatmaps'])[None]
+
+
+def simcc(points, input_size):
+    codec = SimCCLabel(input_size=input_size, sigma=(2.0, 2.0), simcc_split_ratio=2.0)
+    enc = codec.encode(points, np.ones((1, K)))
+    return (torch.tensor(enc['keypoint_x_labels']), torch.tensor(enc['keypoint_y_labels']))
+
+
+def test_resample_axis_keeps_normalised_positions():
+    x = torch.zeros(1, 8)
+    x[0, 4] = 1.0  # position 4/8 = 0.5
+    down = resample_axis(x, 4, -1)
+    assert down.argmax() == 2 and down.max() == 1.0  # 2/4 = 0.5
+    up = resample_axis(x, 16, -1)
+    assert up.argmax() == 8 and up.max() == 1.0
+
+
+def test_gaussian_render_of_a_sharp_distribution_is_the_codec_profile():
+    prob = torch.zeros(64)
+    prob[20] = 1.0  # 20 / 64 -> 5.0 on a 16-sample grid
+    out = gaussian_render(prob, 16, sigma=2.0)
+    expected = torch.exp(-(torch.arange(16.) - 5.0)**2 / 8)
+    torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize('teacher_kind', ['heatmap', 'simcc'])
+@pytest.mark.parametrize('student_kind', ['heatmap', 'simcc'])
+def test_student_matching_the_teacher_scores_lowest(teacher_kind, student_kind):
+    """A student output encoding the teacher's keypoints beats one encoding
+    other keypoints, at different resolutions and across output types."""
+    rng = np.random.default_rng(0)
+    pts = kpts(rng, 64)
+    teacher = heatmaps(pts, (64, 64), (32, 32)) if teacher_kind == 'heatmap' \
+        else simcc(pts, (64, 64))
+    # the student works at half the resolution, on the same crop
+    good_pts, bad_pts = pts / 2, pts / 2 + 4
+    if student_kind == 'heatmap':
+        good = heatmaps(good_pts, (32, 32), (8, 8), 1.0)
+        bad = heatmaps(bad_pts, (32, 32), (8, 8), 1.0)
+    else:
+        good, bad = simcc(good_pts, (32, 32)), simcc(bad_pts, (32, 32))
+    loss = LogitDistillLoss(heatmap_sigma=1.0)
+    assert loss(good, teacher) < loss(bad, teacher)
+    assert torch.isfinite(loss(good, teacher))
+
+
+def test_identical_outputs_give_zero_heatmap_loss_and_kl():
+    rng = np.random.default_rng(1)
+    pts = kpts(rng, 32)
+    hm = heatmaps(pts, (32, 32), (8, 8))
+    assert float(LogitDistillLoss()(hm, hm)) == 0.0
+    sc = simcc(pts, (32, 32))
+    assert float(LogitDistillLoss()(sc, sc)) == pytest.approx(0.0, abs=1e-6)
+    # heatmap teacher at twice the resolution resamples onto the student grid
+    big = heatmaps(pts * 2, (64, 64), (16, 16))
+    small = resample_axis(resample_axis(big, 8, -2), 8, -1)
+    assert float(LogitDistillLoss()(small, big)) == 0.0
+
+
+def test_logit_loss_weights_and_temperature():
+    rng = np.random.default_rng(2)
+    s, t = simcc(kpts(rng, 32), (32, 32)), simcc(kpts(rng, 32), (32, 32))
+    base = LogitDistillLoss()(s, t)
+    torch.testing.assert_close(LogitDistillLoss(loss_weight=3.0)(s, t), base * 3)
+    zero_w = torch.zeros(1, K)
+    assert float(LogitDistillLoss()(s, t, zero_w)) == 0.0
+    assert not torch.allclose(LogitDistillLoss(temperature=2.0)(s, t), base)
+
+
+def test_feature_loss_aligns_channels_and_size():
+    loss = FeatureDistillLoss(student_channels=4, teacher_channels=6)
+    s = torch.randn(2, 4, 4, 4, requires_grad=True)
+    t = torch.randn(2, 6, 8, 8)
+    value = loss(s, t)
+    value.backward()
+    assert value > 0 and s.grad is not None and loss.align.weight.grad is not None
