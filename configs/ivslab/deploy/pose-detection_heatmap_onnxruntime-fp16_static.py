@@ -1,14 +1,3 @@
-# heatmap head, ONNX Runtime fp16, static batch.
-_base_ = ['./_base_/onnxruntime.py']
-
-# fp16 weights and activations (onnxconverter-common); inputs and outputs stay
-# fp32 (keep_io_types) so pre/post-processing is unchanged.
-backend_config = dict(
-    precision='fp16',
-    common_config=dict(
-        min_positive_val=1e-7,
-        max_finite_val=1e4,
-        keep_io_types=True,
-        disable_shape_infer=False,
-        op_block_list=None,
-        node_block_list=None))
+# heatmap head, ONNX Runtime fp16, static batch: the fp32 config plus fp16.
+_base_ = ['./pose-detection_heatmap_onnxruntime_static.py']
+backend_config = _base_.fp16_backend_config

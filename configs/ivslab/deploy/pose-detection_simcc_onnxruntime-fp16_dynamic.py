@@ -1,21 +1,3 @@
-# simcc head, ONNX Runtime fp16, dynamic batch.
-_base_ = ['./_base_/onnxruntime_simcc.py']
-# Dynamic batch only: the crop size stays fixed by the model config.
-onnx_config = dict(
-    dynamic_axes={
-        'input': {0: 'batch'},
-        'simcc_x': {0: 'batch'},
-        'simcc_y': {0: 'batch'},
-    })
-
-# fp16 weights and activations (onnxconverter-common); inputs and outputs stay
-# fp32 (keep_io_types) so pre/post-processing is unchanged.
-backend_config = dict(
-    precision='fp16',
-    common_config=dict(
-        min_positive_val=1e-7,
-        max_finite_val=1e4,
-        keep_io_types=True,
-        disable_shape_infer=False,
-        op_block_list=None,
-        node_block_list=None))
+# simcc head, ONNX Runtime fp16, dynamic batch: the fp32 config plus fp16.
+_base_ = ['./pose-detection_simcc_onnxruntime_dynamic.py']
+backend_config = _base_.fp16_backend_config

@@ -1,14 +1,3 @@
-# simcc head, ONNX Runtime fp16, static batch.
-_base_ = ['./_base_/onnxruntime_simcc.py']
-
-# fp16 weights and activations (onnxconverter-common); inputs and outputs stay
-# fp32 (keep_io_types) so pre/post-processing is unchanged.
-backend_config = dict(
-    precision='fp16',
-    common_config=dict(
-        min_positive_val=1e-7,
-        max_finite_val=1e4,
-        keep_io_types=True,
-        disable_shape_infer=False,
-        op_block_list=None,
-        node_block_list=None))
+# simcc head, ONNX Runtime fp16, static batch: the fp32 config plus fp16.
+_base_ = ['./pose-detection_simcc_onnxruntime_static.py']
+backend_config = _base_.fp16_backend_config
