@@ -1,7 +1,7 @@
 # Every target runs from the repository root; .venv is created by `install`.
 PY := .venv/bin/python
 
-.PHONY: install test lint
+.PHONY: install test lint quickstart
 
 install:
 	bash tools/install.sh
@@ -14,3 +14,8 @@ test: install
 
 lint:
 	$(PY) -m ruff check ivslab_plugin tools tests configs
+
+# Sample data, teacher + student + distilled student, tests, export, demo and
+# a report in work_dirs/quickstart/report (about 25 min on 2 CPU cores).
+quickstart: install
+	$(PY) tools/quickstart.py

@@ -8,7 +8,9 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
@@ -19,6 +21,7 @@ from .kd_checkpoint import convert_kd_checkpoint
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'ivslab')
 METRICS = ('NME_pupil', 'NME_ocular', 'FR@0.10_pupil', 'AUC@0.10_pupil')
+MODELS = ('teacher', 'student', 'student_kd')
 
 
 def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
@@ -32,12 +35,12 @@ def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
     half = epochs // 2
     opts = [
         f'data_root={data_root}', f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs}', f'train_dataloader.batch_size={batch_size}',
+        f'train_cfg.val_interval={max(1, epochs // 4)}',
+        f'train_dataloader.batch_size={batch_size}',
         f'randomness.seed={seed}', 'default_hooks.logger.interval=10',
         f'param_scheduler.0.end={warmup_iters}',
         f'param_scheduler.1.begin={half}', f'param_scheduler.1.end={epochs}',
         f'param_scheduler.1.T_max={epochs - half}',
-        # the teacher's last-epochs pipeline switch stays at its end
         'default_hooks.checkpoint.max_keep_ckpts=1',
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -46,87 +49,172 @@ def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
     return opts
 
 
-def _run(args: Sequence[str], log_path: str, threads: int = 1) -> None:
-    # One intra-op thread by default: on a shared 2-core box two OpenMP
-    # threads competing with another process made a training step ~15x
-    # slower (13 s vs 0.7 s for the student at batch 16).
-    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    with open(log_path, 'w') as log:
-        proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        raise RuntimeError(f'{" ".join(args[:2])} failed, see {log_path}')
+@dataclass
+class Job:
+    """One tool run: ``python <args>`` from the repository root, its output
+    written to ``log_path`` (and echoed with a ``[name]`` prefix)."""
+
+    name: str
+    args: List[str]
+    log_path: str
+    threads: int = 1
+    echo: bool = False
+    env: Dict[str, str] = field(default_factory=dict)
 
 
-def _best(work_dir: str) -> str:
+def run_jobs(jobs: Sequence[Job], check: bool = True) -> Dict[str, int]:
+    """Run jobs concurrently (one process each) and wait for all of them.
+
+    Returns:
+        dict: each job's exit code.
+
+    Raises:
+        RuntimeError: with ``check``, naming every job that failed and its log.
+    """
+    procs = []
+    for job in jobs:
+        # Pinned intra-op threads: on a shared 2-core box two OpenMP
+        # pools competing made a training step ~15x slower (13 s vs 0.7 s
+        # for the student at batch 16).
+        env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=str(job.threads),
+                   MKL_NUM_THREADS=str(job.threads), **job.env)
+        os.makedirs(osp.dirname(osp.abspath(job.log_path)), exist_ok=True)
+        log = open(job.log_path, 'w')
+        proc = subprocess.Popen([sys.executable, *job.args], cwd=REPO_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        pump = threading.Thread(target=_pump, args=(proc, log, job), daemon=True)
+        pump.start()
+        procs.append((job, proc, pump, log))
+    failed, codes = [], {}
+    for job, proc, pump, log in procs:
+        proc.wait()
+        pump.join()
+        log.close()
+        codes[job.name] = proc.returncode
+        if proc.returncode:
+            failed.append(f'{job.name} ({" ".join(job.args[:2])}), see {job.log_path}')
+    if failed and check:
+        raise RuntimeError('failed: ' + '; '.join(failed))
+    return codes
+
+
+def _pump(proc: subprocess.Popen, log, job: Job) -> None:
+    for line in proc.stdout:
+        log.write(line)
+        # MMEngine's progress lines, not every warning
+        if job.echo and ('mmengine - INFO' in line or 'Error' in line):
+            print(f'[{job.name}] {line}', end='', flush=True)
+
+
+def best_checkpoint(work_dir: str) -> str:
+    """The ``save_best`` checkpoint of a run."""
     found = sorted(glob.glob(osp.join(work_dir, 'best_NME_pupil_epoch_*.pth')))
     if not found:
         raise FileNotFoundError(f'no best checkpoint in {work_dir}')
     return found[-1]
 
 
-def run_benchmark(work_dir: str, data_root: str, epochs: int, batch_size: int = 32,
-                  seed: int = 0, warmup_iters: int = 50,
-                  teacher_ckpt: Optional[str] = None,
-                  teacher_config: str = 'teacher.py',
-                  teacher_epochs: Optional[int] = None) -> Dict[str, Dict[str, float]]:
-    """Train (or reuse) the teacher, the student alone and the distilled
-    student; test each on the validation split.
+@dataclass
+class Plan:
+    """The three runs of a benchmark and their shared schedule."""
 
-    Args:
-        work_dir: Where runs, logs and metrics go.
-        data_root: An ivslab-layout dataset.
-        epochs: Epochs for every model.
-        batch_size: Training batch size for every model.
-        seed: Random seed for every model.
-        warmup_iters: Linear warm-up length.
-        teacher_ckpt: Reuse this teacher instead of training one.
-        teacher_config: Teacher config in ``configs/ivslab`` (also the one
-            the distiller builds).
-        teacher_epochs: Epochs for the teacher only (default ``epochs``); the
-            student and the distilled student always share ``epochs``.
+    work_dir: str
+    data_root: str
+    epochs: int
+    batch_size: int = 32
+    seed: int = 0
+    warmup_iters: int = 50
+    teacher_config: str = 'teacher.py'
+    teacher_epochs: Optional[int] = None
+    teacher_ckpt: Optional[str] = None
+    parallel: bool = False
+    threads: int = 1
+    echo: bool = False
+
+    def options(self, epochs: int) -> List[str]:
+        return schedule_options(self.data_root, epochs, self.batch_size, self.seed,
+                                self.warmup_iters)
+
+    def config(self, name: str) -> str:
+        """Training config of a model (the KD run tests with student.py)."""
+        files = dict(teacher=self.teacher_config, student='student.py',
+                     student_kd='student_kd.py')
+        return osp.join(CONFIGS, files[name])
+
+    def train_job(self, name: str, threads: int) -> Job:
+        epochs = self.epochs
+        extra: List[str] = []
+        if name == 'teacher':
+            epochs = self.teacher_epochs or self.epochs
+        elif name == 'student_kd':
+            extra = [f'teacher_ckpt={self.teacher_ckpt}',
+                     f'teacher_cfg={self.config("teacher")}']
+        return Job(name, ['tools/train.py', self.config(name), '--work-dir', self.run_dir(name),
+                          '--cfg-options', *self.options(epochs), *extra],
+                   osp.join(self.work_dir, f'{name}_train.log'), threads, self.echo)
+
+    def run_dir(self, name: str) -> str:
+        return osp.join(self.work_dir, name)
+
+
+def test_checkpoint(plan: Plan, name: str, config: str, ckpt: str,
+                    threads: int = 1) -> Dict[str, float]:
+    """``tools/test.py CONFIG CKPT --out`` on the plan's validation split;
+    returns its metrics (per-face errors land in ``<name>_metrics_faces.json``,
+    drawn predictions in ``<run dir>/vis``)."""
+    out = osp.join(plan.work_dir, f'{name}_metrics.json')
+    run_jobs([Job(name, ['tools/test.py', config, ckpt, '--work-dir', plan.run_dir(name),
+                         '--out', out, '--show-dir', osp.join(plan.run_dir(name), 'vis'),
+                         '--cfg-options', *plan.options(plan.epochs)],
+                  osp.join(plan.work_dir, f'{name}_test.log'), threads, plan.echo)])
+    with open(out) as f:
+        metrics = json.load(f)
+    metrics.update({k: v for k, v in model_complexity(Config.fromfile(config)).items()
+                    if k != 'input_size'})
+    return metrics
+
+
+def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
+    """Train (or reuse) the teacher, the student alone and the distilled
+    student with the same schedule and seed, then test each on the validation
+    split.
+
+    With ``plan.parallel`` the teacher and the student alone train at the
+    same time (one thread each), which halves the wall time on two cores.
 
     Returns:
         dict: per model (``teacher``, ``student``, ``student_kd``) its test
-        metrics plus ``gmacs``, ``mparams`` and ``train_s`` (seconds).
+        metrics plus ``gmacs``, ``mparams``, ``train_s`` (wall seconds) and
+        ``checkpoint`` (the tested file).
     """
-    os.makedirs(work_dir, exist_ok=True)
-    opts = schedule_options(data_root, epochs, batch_size, seed, warmup_iters)
-    results: Dict[str, Dict[str, float]] = {}
+    os.makedirs(plan.work_dir, exist_ok=True)
+    train_s: Dict[str, float] = {}
 
-    def train_and_test(name: str, config: str, test_config: str, extra: List[str],
-                       convert: bool = False, run_epochs: int = epochs) -> str:
-        run_dir = osp.join(work_dir, name)
-        run_opts = schedule_options(data_root, run_epochs, batch_size, seed, warmup_iters)
+    def train(names: Sequence[str], threads: int) -> None:
         start = time.time()
-        _run(['tools/train.py', config, '--work-dir', run_dir,
-              '--cfg-options', *run_opts, *extra], osp.join(work_dir, f'{name}_train.log'))
-        train_s = time.time() - start
-        ckpt = _best(run_dir)
-        if convert:
-            student_ckpt = osp.join(run_dir, 'student_only.pth')
-            convert_kd_checkpoint(ckpt, student_ckpt)
-            ckpt = student_ckpt
-        out = osp.join(work_dir, f'{name}_metrics.json')
-        _run(['tools/test.py', test_config, ckpt, '--work-dir', run_dir, '--out', out,
-              '--cfg-options', *opts], osp.join(work_dir, f'{name}_test.log'))
-        with open(out) as f:
-            results[name] = dict(json.load(f), train_s=train_s)
-        results[name].update(
-            {k: v for k, v in model_complexity(Config.fromfile(test_config)).items()
-             if k != 'input_size'})
-        return ckpt
+        run_jobs([plan.train_job(n, threads) for n in names])
+        for n in names:
+            train_s[n] = time.time() - start
 
-    teacher_py = osp.join(CONFIGS, teacher_config)
-    student_py = osp.join(CONFIGS, 'student.py')
-    if teacher_ckpt is None:
-        teacher_ckpt = train_and_test('teacher', teacher_py, teacher_py, [],
-                                      run_epochs=teacher_epochs or epochs)
-    train_and_test('student', student_py, student_py, [])
-    train_and_test('student_kd', osp.join(CONFIGS, 'student_kd.py'), student_py,
-                   [f'teacher_ckpt={teacher_ckpt}', f'teacher_cfg={teacher_py}'], convert=True)
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+    first = ['student'] if plan.teacher_ckpt else ['teacher', 'student']
+    if plan.parallel:
+        train(first, 1)
+    else:
+        for name in first:
+            train([name], plan.threads)
+    ckpts = {name: best_checkpoint(plan.run_dir(name)) for name in first}
+    plan.teacher_ckpt = plan.teacher_ckpt or ckpts['teacher']
+    train(['student_kd'], plan.threads)
+    kd_ckpt = osp.join(plan.run_dir('student_kd'), 'student_only.pth')
+    convert_kd_checkpoint(best_checkpoint(plan.run_dir('student_kd')), kd_ckpt)
+    ckpts['student_kd'] = kd_ckpt
+
+    results: Dict[str, Dict[str, float]] = {}
+    for name, ckpt in ckpts.items():
+        config = plan.config('teacher' if name == 'teacher' else 'student')
+        results[name] = dict(test_checkpoint(plan, name, config, ckpt, plan.threads),
+                             train_s=train_s[name], checkpoint=ckpt)
+    with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     return results
 
@@ -148,13 +236,13 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
     heads = ['model', 'NME_pupil', 'NME_ocular', 'FR@0.10', 'AUC@0.10', 'params (M)',
              'GFLOPs (MACs)', 'train (s)']
     lines = ['| ' + ' | '.join(heads) + ' |', '|' + '---|' * len(heads)]
-    for name in ('teacher', 'student', 'student_kd'):
+    for name in MODELS:
         if name not in results:
             continue
         r = results[name]
         cells = [f'{r[c]:.4f}' if c != 'train_s' else f'{r[c]:.0f}' for c in cols]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
-    if {'teacher', 'student', 'student_kd'} <= set(results):
+    if set(MODELS) <= set(results):
         lines.append('')
         closed = gap_closed(results)
         if closed is None:

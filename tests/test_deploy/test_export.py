@@ -148,3 +148,25 @@ def test_export_bad_inputs(tiny_models, tmp_path):
     with pytest.raises(ValueError, match='output_names'):
         export_model(cfg, ckpt, str(tmp_path), deploy_config_path(
             Config.fromfile(tiny_models['heatmap'][0])))
+
+
+def test_sdk_decoding_follows_the_codec(tmp_path):
+    """MMDeploy writes `post_process: default` for every MSRAHeatmap; a DARK
+    (unbiased) codec gets the SDK's `unbiased` decoding."""
+    from ivslab_plugin.deploy.export import fix_sdk_decoding
+    decode = dict(component='TopdownHeatmapSimpleHeadDecode',
+                  params=dict(post_process='default', unbiased=True))
+    info = dict(pipeline=dict(tasks=[dict(type='Task', transforms=[]), decode]))
+    with open(tmp_path / 'pipeline.json', 'w') as f:
+        json.dump(info, f)
+
+    def post_process() -> str:
+        with open(tmp_path / 'pipeline.json') as f:
+            return json.load(f)['pipeline']['tasks'][1]['params']['post_process']
+
+    assert not fix_sdk_decoding(str(tmp_path), dict(type='MSRAHeatmap', unbiased=False))
+    assert not fix_sdk_decoding(str(tmp_path), dict(type='SimCCLabel'))
+    assert post_process() == 'default'
+    assert fix_sdk_decoding(str(tmp_path), dict(type='MSRAHeatmap', unbiased=True))
+    assert post_process() == 'unbiased'
+    assert not fix_sdk_decoding(str(tmp_path), dict(type='MSRAHeatmap', unbiased=True))

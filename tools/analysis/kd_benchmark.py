@@ -6,7 +6,7 @@ import argparse
 import os.path as osp
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.apis.kd_benchmark import format_table, run_benchmark
+from ivslab_plugin.apis.kd_benchmark import Plan, format_table, run_benchmark
 from ivslab_plugin.datasets.synthetic import write_synthetic_dataset
 
 
@@ -24,19 +24,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--teacher-ckpt', help='reuse a trained teacher')
     parser.add_argument('--teacher-epochs', type=int,
                         help='epochs for the teacher only (default: --epochs)')
-    parser.add_argument('--teacher-config', default='teacher.py',
-                        help='teacher config in configs/ivslab (e.g. teacher_128.py on a CPU)')
+    parser.add_argument('--teacher-config', default='teacher_cpu.py',
+                        help='teacher config in configs/ivslab (teacher.py on a GPU)')
+    parser.add_argument('--parallel', action='store_true',
+                        help='train the teacher and the student alone at the same time')
+    parser.add_argument('--threads', type=int, default=1, help='threads per sequential run')
     return parser.parse_args()
 
 
 if __name__ == '__main__':
     args = parse_args()
+    work_dir = osp.abspath(args.work_dir)
     data_root = args.data_root
     if data_root is None:
-        data_root = osp.join(osp.abspath(args.work_dir), 'data')
+        data_root = osp.join(work_dir, 'data')
         write_synthetic_dataset(data_root, num_train=args.num_train, num_val=args.num_val,
                                 seed=args.seed, size=(args.image_size, args.image_size))
-    results = run_benchmark(osp.abspath(args.work_dir), osp.abspath(data_root), args.epochs,
-                            args.batch_size, args.seed, args.warmup_iters,
-                            args.teacher_ckpt, args.teacher_config, args.teacher_epochs)
-    print(format_table(results))
+    plan = Plan(work_dir, osp.abspath(data_root), args.epochs, args.batch_size, args.seed,
+                args.warmup_iters, args.teacher_config, args.teacher_epochs,
+                args.teacher_ckpt, args.parallel, args.threads, echo=True)
+    print(format_table(run_benchmark(plan)))

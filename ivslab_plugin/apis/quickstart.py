@@ -1,0 +1,186 @@
+"""The one-command quickstart: sample data -> teacher, student, distilled
+student -> tests -> export -> demo -> a markdown report with plots.
+
+Every step runs the repository's own tools (``tools/train.py``,
+``tools/test.py``, ``tools/deploy.py``, ``tools/demo.py``), so the report's
+numbers are what those tools print for the same checkpoints.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .kd_benchmark import (
+    CONFIGS,
+    MODELS,
+    Job,
+    Plan,
+    format_table,
+    gap_closed,
+    run_benchmark,
+    run_jobs,
+)
+from .report import markdown_table, montage, plot_ced, plot_training, write_markdown
+
+#: A held-out (test split) photo with five faces from the sample data.
+DEMO_IMAGE = 'face-api/sample5.jpg'
+
+
+@dataclass
+class QuickstartSettings:
+    """What the quickstart runs; the defaults finish in about 25 minutes on
+    two CPU cores (see the README)."""
+
+    work_dir: str = 'work_dirs/quickstart'
+    data_root: str = 'data/sample'
+    teacher_epochs: int = 20
+    epochs: int = 20
+    batch_size: int = 16
+    seed: int = 0
+    threads: int = 2
+    demo_image: str = DEMO_IMAGE
+    parity_faces: int = 32
+
+
+@dataclass
+class StepTimer:
+    """Wall time of each step, for the report."""
+
+    seconds: Dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str, fn: Callable, *args, **kwargs):
+        print(f'\n=== quickstart: {name} ===', flush=True)
+        start = time.time()
+        result = fn(*args, **kwargs)
+        self.seconds[name] = time.time() - start
+        print(f'=== {name}: {self.seconds[name]:.0f} s ===', flush=True)
+        return result
+
+
+def ensure_sample_data(data_root: str) -> str:
+    """Build the real-face sample data unless ``data_root`` already has it."""
+    from ivslab_plugin.datasets.sample_builder import build_sample_dataset
+    ann = osp.join(data_root, 'annotations', 'ivslab')
+    if all(osp.isfile(osp.join(ann, f'{s}.tsv')) for s in ('train', 'test')):
+        print(f'using the sample data in {data_root}')
+        return data_root
+    report = build_sample_dataset(data_root)
+    print(f'{report.images} images, {report.train_faces} train / {report.test_faces} test '
+          f'faces (dlib pseudo-labels) -> {data_root}')
+    return data_root
+
+
+def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
+    """``tools/deploy.py`` on the distilled student (ONNX Runtime + SDK, parity
+    on real test faces).
+
+    Returns:
+        tuple: the deploy folder and the parity report's lines. A failed
+        parity check is reported, not fatal: on a barely trained model
+        near-flat heatmaps let 1e-10 output differences move an argmax.
+    """
+    out = osp.join(s.work_dir, 'deploy', 'student_kd')
+    log = osp.join(s.work_dir, 'deploy.log')
+    test_tsv = osp.join(s.data_root, 'annotations', 'ivslab', 'test.tsv')
+    run_jobs([Job('deploy', ['tools/deploy.py', osp.join(CONFIGS, 'student.py'), ckpt,
+                             '--work-dir', out, '--sdk', '--parity-tsv', test_tsv,
+                             '--image-root', osp.join(s.data_root, 'images'),
+                             '--num-faces', str(s.parity_faces)],
+                  log, s.threads)], check=False)
+    if not osp.isfile(osp.join(out, 'end2end.onnx')):
+        raise RuntimeError(f'the export failed, see {log}')
+    with open(log) as f:
+        lines = f.read().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith('exported with')), 0)
+    report = [line for line in lines[start:] if line.startswith(('exported', '  ', 'parity'))]
+    print('\n'.join(report))
+    return out, report
+
+
+def run_demo(s: QuickstartSettings, model_dir: str) -> str:
+    """``tools/demo.py`` (Haar faces + the exported student) on a real photo;
+    returns the drawn picture."""
+    out = osp.join(s.work_dir, 'demo')
+    run_jobs([Job('demo', ['tools/demo.py', osp.join(s.data_root, 'images', s.demo_image),
+                           '--out-dir', out, '--model', model_dir],
+                  osp.join(s.work_dir, 'demo.log'), s.threads, echo=False)])
+    return osp.join(out, osp.splitext(osp.basename(s.demo_image))[0] + '.png')
+
+
+def drawn_test_faces(run_dir: str, count: int = 8) -> List[str]:
+    """Pictures ``tools/test.py --show-dir`` drew, spread over the test split."""
+    found = sorted(glob.glob(osp.join(run_dir, 'vis', '*.png')))
+    if not found:
+        raise FileNotFoundError(f'no drawn test images in {run_dir}/vis')
+    step = max(1, len(found) // count)
+    return found[::step][:count]
+
+
+def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
+                 demo_png: str, timer: StepTimer, parity: Sequence[str] = (),
+                 efficiency: Optional[Tuple[List[dict], List[str]]] = None) -> str:
+    """The markdown report and its PNGs in ``<work_dir>/report``."""
+    out = osp.join(s.work_dir, 'report')
+    os.makedirs(out, exist_ok=True)
+    plot_training({n: plan.run_dir(n) for n in MODELS}, osp.join(out, 'training.png'))
+    plot_ced({n: osp.join(s.work_dir, f'{n}_metrics_faces.json') for n in MODELS},
+             osp.join(out, 'ced.png'))
+    montage(drawn_test_faces(plan.run_dir('student_kd')), osp.join(out, 'test_faces.png'))
+    montage([demo_png], osp.join(out, 'demo.png'), cols=1, tile=768)
+
+    closed = gap_closed(results)
+    sections = [
+        ('Accuracy (test split of the sample data, dlib pseudo-labels)',
+         format_table(results) + '\n\nNME_pupil is the mean landmark error divided by the '
+         'distance between the pupils (eye centres); FR@0.10 the share of faces above 0.10; '
+         'AUC@0.10 the area under the cumulative error curve up to 0.10.' +
+         ('' if closed is not None else
+          '\n\nThe teacher did not beat the student in this short schedule, so the '
+          'distilled student has nothing to learn from it here; see docs/distillation.md '
+          'for a longer run.')),
+    ]
+    if efficiency:
+        rows, columns = efficiency
+        sections.append(('Efficiency', markdown_table(rows, columns)))
+    if parity:
+        sections.append(('Export and parity with PyTorch (distilled student)',
+                         '```\n' + '\n'.join(parity) + '\n```'))
+    sections += [
+        ('Training', '![loss and validation NME](training.png)'),
+        ('Cumulative error', '![CED](ced.png)'),
+        ('Distilled student on test faces', '![test faces](test_faces.png)'),
+        ('Demo (Haar face boxes + the exported student, ONNX Runtime)',
+         f'`{s.demo_image}` from the test split:\n\n![demo](demo.png)'),
+        ('Checkpoints', '\n'.join(f'- {n}: `{results[n]["checkpoint"]}`' for n in MODELS)),
+        ('Time per step', markdown_table(
+            [dict(step=k, seconds=round(v)) for k, v in timer.seconds.items()],
+            ['step', 'seconds']) + f'\n\ntotal: {sum(timer.seconds.values()) / 60:.1f} min'),
+    ]
+    path = write_markdown(osp.join(out, 'README.md'), 'ivslab-plugin quickstart report',
+                          sections)
+    with open(osp.join(out, 'results.json'), 'w') as f:
+        json.dump(dict(results=results, seconds=timer.seconds), f, indent=2)
+    return path
+
+
+def run_quickstart(s: QuickstartSettings) -> str:
+    """Run every step; returns the report's path."""
+    s.work_dir, s.data_root = osp.abspath(s.work_dir), osp.abspath(s.data_root)
+    timer = StepTimer()
+    timer.run('sample data', ensure_sample_data, s.data_root)
+    plan = Plan(s.work_dir, s.data_root, s.epochs, s.batch_size, s.seed,
+                warmup_iters=50, teacher_config='teacher_cpu.py',
+                teacher_epochs=s.teacher_epochs, parallel=True, threads=s.threads, echo=True)
+    results = timer.run('train and test teacher, student, student_kd', run_benchmark, plan)
+    print(format_table(results))
+    model_dir, parity = timer.run('export (ONNX Runtime, SDK)', export_student, s,
+                                  results['student_kd']['checkpoint'])
+    demo_png = timer.run('demo', run_demo, s, model_dir)
+    report = write_report(s, plan, results, demo_png, timer, parity)
+    print(f'\nreport: {report}')
+    return report
