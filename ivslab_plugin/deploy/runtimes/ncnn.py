@@ -128,8 +128,9 @@ class NcnnBackend(RuntimeBackend):
                  num_threads: int = 1) -> None:
         if osp.isdir(param):
             param = find_one(param, '*' + PARAM_SUFFIX)
-        super().__init__(NcnnRunner(param, num_threads),
-                         model_config or model_config_beside(param), 'ncnn')
+        # the config first: a missing config is the likelier mistake
+        model_config = model_config or model_config_beside(param)
+        super().__init__(NcnnRunner(param, num_threads), model_config, 'ncnn')
         self.files = [param, param[:-len(PARAM_SUFFIX)] + BIN_SUFFIX]
 
 

@@ -114,6 +114,14 @@ def quantize_tflite_int8(float_model: str, work_dir: str, crops: np.ndarray,
     input_name = signatures[key]['inputs'][0]
     qt = quantizer.Quantizer(float_model)
     qt.load_quantization_recipe(recipe.static_wi8_ai8())
+    # ai-edge-quantizer 0.10 cannot quantize CONV_2D_TRANSPOSE (measured on
+    # HeatmapHead's deconvolutions: per channel it writes scales LiteRT
+    # refuses, "num_scales must be 1 ... got 32"; per tensor it fails on the
+    # bias), so deconvolutions stay float. The student's head has none.
+    qt.update_quantization_recipe(
+        regex='.*',
+        operation_name=qtyping.TFLOperationName.CONV_2D_TRANSPOSE,
+        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
     if keep_head_fp32:
         qt.update_quantization_recipe(
             regex=HEAD_SCOPE_REGEX,
@@ -204,6 +212,7 @@ class TFLiteBackend(RuntimeBackend):
                  num_threads: int = 1) -> None:
         if osp.isdir(path):
             path = find_one(path, '*.tflite')
-        super().__init__(TFLiteRunner(path, num_threads),
-                         model_config or model_config_beside(path), 'tflite')
+        model_config = model_config or model_config_beside(path)
+        super().__init__(TFLiteRunner(path, num_threads), model_config,
+                         'tflite')
         self.files = [path]
