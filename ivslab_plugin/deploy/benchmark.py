@@ -280,19 +280,28 @@ def pareto_plot(rows: Sequence[Row], out_png: str,
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.5))
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    names = sorted({r.runtime for r in pts}, key=[r.runtime for r in pts].index)
+    names = list(dict.fromkeys(r.runtime for r in pts))
     biggest = max(r.size_mb for r in pts)
-    for r in pts:
-        c = colours[names.index(r.runtime) % len(colours)]
+    # largest bubbles first, so the smaller ones stay visible on top
+    for r in sorted(pts, key=lambda r: -r.size_mb):
         ax.scatter(r.gflops, r.metrics[metric],
-                   s=40 + 1500 * r.size_mb / biggest, color=c, alpha=0.45,
-                   edgecolors='k', linewidths=0.5)
-        ax.annotate(f'{r.model}/{r.runtime}\n{r.size_mb:.2f} MB',
-                    (r.gflops, r.metrics[metric]), fontsize=6,
-                    xytext=(4, 4), textcoords='offset points')
+                   s=30 + 2000 * r.size_mb / biggest,
+                   color=colours[names.index(r.runtime) % len(colours)],
+                   alpha=0.5, edgecolors='k', linewidths=0.5)
+    # one label per model: its runtimes share the point (same network)
+    top = 1.25 * max(r.metrics[metric] for r in pts)
+    for model in dict.fromkeys(r.model for r in pts):
+        group = [r for r in pts if r.model == model]
+        low = group[0].metrics[metric] < top / 2
+        text = model + '\n' + '\n'.join(
+            f'{r.runtime}: {r.metrics[metric]:.4f}, {r.size_mb:.2f} MB'
+            for r in group)
+        ax.annotate(text, (group[0].gflops, group[0].metrics[metric]),
+                    fontsize=6, xytext=(12, 0), textcoords='offset points',
+                    va='bottom' if low else 'top')
     for name in names:
         ax.scatter([], [], color=colours[names.index(name) % len(colours)],
-                   alpha=0.45, label=name)
+                   alpha=0.5, label=name)
     front, best = [], float('inf')
     for r in sorted(pts, key=lambda r: (r.gflops, r.metrics[metric])):
         if r.metrics[metric] < best:
@@ -300,6 +309,10 @@ def pareto_plot(rows: Sequence[Row], out_png: str,
             front.append(r)
     ax.step([r.gflops for r in front], [r.metrics[metric] for r in front],
             where='post', color='grey', linestyle='--', label='Pareto front')
+    lo = min(r.gflops for r in pts)
+    hi = max(r.gflops for r in pts)
+    ax.set_xlim(lo / 2, hi * 8)  # room for the labels on the right
+    ax.set_ylim(0, top)
     ax.set(xscale='log', xlabel='GFLOPs (multiply-adds, MMEngine count)',
            ylabel=metric,
            title='accuracy vs compute (bubble area: model file size)')
