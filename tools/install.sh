@@ -86,7 +86,13 @@ log "runtime requirements"
 # mmpose's requirements pull chumpy, which fails to build on 3.11 and which
 # mmpose never imports.
 "${PIP[@]}" --no-deps mmpose==1.3.2
-for f in $EXTRAS; do "${PIP[@]}" -r "$f"; done
+if [[ -n "$EXTRAS" ]]; then
+  log "extras: $EXTRAS"
+  for f in $EXTRAS; do "${PIP[@]}" -r "$f"; done
+  # An extra that depends on torch can move setuptools past 80 (no more
+  # pkg_resources, which mmengine imports) or numpy to 2; put the pins back.
+  "${PIP[@]}" setuptools==80.9.0 numpy==1.26.4 protobuf==3.20.2 ml-dtypes==0.5.1
+fi
 
 log "ivslab_plugin (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"

@@ -3,7 +3,8 @@
 Not imported by ``ivslab_plugin`` itself: it registers no modules, and
 MMDeploy stays out of ``import ivslab_plugin``. Import what you need from the
 submodules (``backends``, ``export``, ``parity``, ``pipeline``,
-``submission``, ``demo``); the names below are the public API.
+``submission``, ``demo``, ``runtimes`` for ncnn / LiteRT / INT8,
+``benchmark``); the names below are the public API.
 """
 from .backends import (
                        LandmarkBackend,
@@ -24,9 +25,11 @@ from .pipeline import (
                        load_image,
                        rightmost_first,
 )
+from .runtimes import NcnnBackend, TFLiteBackend
 
 __all__ = [
     'LandmarkBackend', 'OnnxRuntimeBackend', 'SdkBackend', 'TorchBackend',
+    'NcnnBackend', 'TFLiteBackend',
     'build_backend', 'deploy_config_path', 'head_kind', 'HAAR_TO_TSV',
     'BoxTransform', 'FaceLandmarkPipeline', 'FaceLandmarks',
     'HaarFaceDetector', 'MMDetFaceDetector', 'fit_box_transform',

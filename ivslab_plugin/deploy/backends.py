@@ -326,26 +326,38 @@ def build_backend(model: str,
 
     Args:
         model (str): a ``.pth`` checkpoint (needs ``config``), an ``.onnx``
-            file, or a directory: an SDK directory (with ``pipeline.json``)
-            or an export work directory holding one ``.onnx`` file.
-        config (str | Config, optional): the model config.
+            file (ONNX Runtime, fp32, fp16 or INT8), a ``.ncnn.param`` file
+            (ncnn), a ``.tflite`` file (LiteRT), or a directory: an SDK
+            directory (with ``pipeline.json``) or an export work directory
+            holding exactly one model file of one of those kinds.
+        config (str | Config, optional): the model config (default for
+            exported files: ``model_config.py`` beside them).
         deploy_config (str | Config, optional): the deploy config (ONNX).
-        device (str): device name.
+        device (str): device name (ncnn and LiteRT run on the CPU).
     """
     if osp.isdir(model):
         if osp.isfile(osp.join(model, 'pipeline.json')):
             return SdkBackend(model, device)
-        onnx_files = sorted(glob.glob(osp.join(model, '*.onnx')))
-        if len(onnx_files) != 1:
+        found = [f for pattern in ('*.onnx', '*.ncnn.param', '*.tflite')
+                 for f in sorted(glob.glob(osp.join(model, pattern)))]
+        if len(found) != 1:
             raise FileNotFoundError(
                 f'{model}: expected an SDK directory (pipeline.json) or one '
-                f'.onnx file, found {len(onnx_files)} .onnx files')
-        model = onnx_files[0]
+                f'.onnx, .ncnn.param or .tflite file, found {len(found)}: '
+                f'{[osp.basename(f) for f in found]}')
+        model = found[0]
     if model.endswith('.onnx'):
         return OnnxRuntimeBackend(model, config, deploy_config, device)
+    if model.endswith('.ncnn.param'):
+        from .runtimes.ncnn import NcnnBackend
+        return NcnnBackend(model, config)
+    if model.endswith('.tflite'):
+        from .runtimes.tflite import TFLiteBackend
+        return TFLiteBackend(model, config)
     if model.endswith('.pth'):
         if config is None:
             raise ValueError('a .pth checkpoint needs its model config')
         return TorchBackend(config, model, device)
     raise ValueError(f'cannot tell the backend of {model!r}: give a .pth '
-                     'checkpoint, an .onnx file or an SDK directory')
+                     'checkpoint, an .onnx, .ncnn.param or .tflite file, or '
+                     'an SDK directory')

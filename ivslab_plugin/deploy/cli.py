@@ -205,3 +205,68 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
         print(f'no face found in {path}: wrote the central-square fallback',
               file=sys.stderr)
     return 0
+
+
+def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
+    """Export to an embedded runtime, then check parity against PyTorch;
+    1 when parity fails."""
+    from .backends import TorchBackend, build_backend
+    from .configs import load_cfg
+    from .parity import RUNTIME_TOLERANCES, check_runtime_parity, synthetic_samples, tsv_samples
+    from .runtimes.data import calibration_crops
+    from .runtimes.registry import RUNTIMES, export_runtime, missing_packages, model_files
+
+    parser = argparse.ArgumentParser(
+        description='Export a landmark model to ncnn, LiteRT (TFLite) or '
+        'INT8 (ONNX Runtime, TFLite) and check it against PyTorch')
+    parser.add_argument('config', help='model config')
+    parser.add_argument('checkpoint', help='model checkpoint (.pth)')
+    parser.add_argument('--runtime', required=True, choices=RUNTIMES)
+    parser.add_argument('--work-dir', required=True, help='output directory')
+    int8 = parser.add_argument_group('INT8 calibration')
+    int8.add_argument('--data-root', help='dataset root whose training split '
+                      'calibrates (default: the config\'s data_root)')
+    int8.add_argument('--num-calib', type=int, default=128,
+                      help='calibration faces')
+    int8.add_argument('--keep-head-fp32', action='store_true',
+                      help='leave the head unquantized')
+    parity = parser.add_argument_group(
+        'parity check (tolerances per runtime: ' + ', '.join(
+            f'{k}: raw {v[0]:g}{" relative" if v[1] else ""}, '
+            f'{"median" if v[3] else "max"} keypoint {v[2]:g} px'
+            for k, v in RUNTIME_TOLERANCES.items()) + ')')
+    parity.add_argument('--parity-tsv', help='check on faces of this TSV '
+                        'instead of synthetic faces')
+    parity.add_argument('--image-root', help='image root for --parity-tsv')
+    parity.add_argument('--num-faces', type=int, default=8)
+    parity.add_argument('--skip-parity', action='store_true')
+    args = parser.parse_args(argv)
+
+    missing = missing_packages(args.runtime)
+    if missing:
+        hint = ' (IVSLAB_EXTRAS=requirements/litert.txt make install)' \
+            if args.runtime.startswith('tflite') else ''
+        parser.error(f'{args.runtime} needs {", ".join(missing)}{hint}')
+    for path in (args.config, args.checkpoint):
+        if not os.path.isfile(path):
+            parser.error(f'file not found: {path}')
+    model_cfg = load_cfg(args.config)
+    crops = None
+    if args.runtime.endswith('-int8'):
+        crops = calibration_crops(model_cfg, args.data_root, args.num_calib)
+        print(f'calibrating on {len(crops)} training faces')
+    start = time.perf_counter()
+    path = export_runtime(args.runtime, model_cfg, args.checkpoint,
+                          args.work_dir, crops, args.keep_head_fp32)
+    print(f'exported {args.runtime} in {time.perf_counter() - start:.1f} s:')
+    for f in model_files(path):
+        print(f'  {f} ({os.path.getsize(f) / 1e6:.3f} MB)')
+    if args.skip_parity:
+        return 0
+    samples = tsv_samples(args.parity_tsv, args.image_root, args.num_faces) \
+        if args.parity_tsv else synthetic_samples(max(1, args.num_faces // 2))
+    reference = TorchBackend(model_cfg, args.checkpoint, flip_test=False)
+    report = check_runtime_parity(reference, build_backend(args.work_dir),
+                                  samples, args.runtime)
+    print('\n'.join(report.lines()))
+    return 0 if report.passed else 1

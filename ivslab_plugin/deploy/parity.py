@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .backends import LandmarkBackend, OnnxRuntimeBackend, TorchBackend
+from .backends import LandmarkBackend, OnnxRuntimeBackend, SdkBackend, TorchBackend
 
 #: Default tolerances: (raw outputs, keypoints in image pixels). fp32 raw
 #: outputs are compared in absolute terms; fp16 ones relative to the largest
@@ -20,6 +20,22 @@ TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (1e-2, 1.0)}
 #: median is 0). Those are gated on the median keypoint difference; the max
 #: is always printed.
 SDK_MEDIAN_PX_TOL = 1.0
+
+#: Per-runtime parity tolerances: (raw tolerance, raw relative to max
+#: |output|?, keypoint tolerance in image pixels, gate keypoints on the
+#: median?). fp32 runtimes are held to the ONNX Runtime fp32 bounds (measured
+#: on the trained student: ncnn 1.3e-6, LiteRT 7e-7 max raw difference).
+#: INT8 rounds every activation to 1/255 of its calibrated range, so raw
+#: outputs are compared relative to the largest |output| and keypoints on
+#: the median: a point whose two heatmap peaks are nearly equal can switch
+#: peaks (the max is printed, not gated).
+RUNTIME_TOLERANCES = {
+    'onnxruntime': (1e-3, False, 0.05, False),
+    'ncnn': (1e-3, False, 0.05, False),
+    'tflite': (1e-3, False, 0.05, False),
+    'onnxruntime-int8': (0.25, True, 2.0, True),
+    'tflite-int8': (0.25, True, 2.0, True),
+}
 
 Sample = Tuple[np.ndarray, np.ndarray]  # BGR image, (N, 4) xyxy boxes
 
@@ -132,9 +148,9 @@ def check_parity(reference: TorchBackend,
     Args:
         reference (TorchBackend): built with ``flip_test=False`` (exported
             graphs never flip).
-        backend (LandmarkBackend): an ONNX Runtime or SDK backend. Raw
-            outputs are compared only for ONNX Runtime (the SDK returns
-            decoded keypoints).
+        backend (LandmarkBackend): an exported model's backend. Raw outputs
+            are compared for every backend but the SDK (which returns
+            decoded keypoints only).
         samples: images and their face boxes.
         raw_tol (float, optional): tolerance on raw outputs.
         px_tol (float): tolerance on keypoints in image pixels.
@@ -151,8 +167,8 @@ def check_parity(reference: TorchBackend,
                           raw_tol=raw_tol, px_tol=px_tol,
                           gate_on_median=gate_on_median,
                           raw_relative=raw_relative)
-    if isinstance(backend, OnnxRuntimeBackend):
-        names = list(backend.deploy_cfg.onnx_config.output_names)
+    if not isinstance(backend, SdkBackend):
+        names = output_names(backend)
         for image, boxes in samples:
             inputs = reference.preprocess(reference.inputs(image, boxes))
             ref = reference.raw_outputs(inputs)
@@ -174,4 +190,27 @@ def check_parity(reference: TorchBackend,
     report.keypoints_px = float(diff.max())
     report.median_px = float(np.median(diff))
     report.ms_per_face = {'pytorch': ref_ms, backend.name: ms}
+    return report
+
+
+def output_names(backend: LandmarkBackend) -> List[str]:
+    """Names of a backend's raw outputs (as in the ONNX deploy configs)."""
+    if isinstance(backend, OnnxRuntimeBackend):
+        return list(backend.deploy_cfg.onnx_config.output_names)
+    from .configs import head_kind
+    return ['simcc_x', 'simcc_y'] if head_kind(backend.model_cfg) == 'simcc' \
+        else ['output']
+
+
+def check_runtime_parity(reference: TorchBackend, backend: LandmarkBackend,
+                         samples: Sequence[Sample],
+                         runtime: str) -> ParityReport:
+    """:func:`check_parity` with the tolerances of ``RUNTIME_TOLERANCES``."""
+    if runtime not in RUNTIME_TOLERANCES:
+        raise ValueError(f'no parity tolerances for runtime {runtime!r} '
+                         f'(known: {sorted(RUNTIME_TOLERANCES)})')
+    raw_tol, relative, px_tol, median = RUNTIME_TOLERANCES[runtime]
+    report = check_parity(reference, backend, samples, raw_tol, px_tol,
+                          gate_on_median=median, raw_relative=relative)
+    report.backend = runtime
     return report

@@ -1,0 +1,213 @@
+"""Embedded runtimes (ncnn, LiteRT, INT8) as backends, and the benchmark.
+
+Parity tolerances are the per-runtime ones of
+``ivslab_plugin.deploy.parity.RUNTIME_TOLERANCES`` (fp32: raw 1e-3
+absolute, keypoints max 0.05 px; INT8: raw 0.25 of the max |output|,
+keypoints median 2 px).
+"""
+import json
+import os.path as osp
+
+import numpy as np
+import onnx
+import pytest
+
+from ivslab_plugin.deploy import FaceLandmarkPipeline, build_backend
+from ivslab_plugin.deploy.backends import TorchBackend
+from ivslab_plugin.deploy.parity import check_runtime_parity, synthetic_samples
+from ivslab_plugin.deploy.runtimes import (
+    NcnnBackend,
+    TFLiteBackend,
+    calibration_crops,
+    evaluate_runner,
+    export_ncnn,
+    load_estimator,
+    quantize_onnx_int8,
+    torch_runner,
+)
+from ivslab_plugin.deploy.runtimes.registry import export_runtime, make_runner
+
+LITERT_REASON = ('litert-torch (the TFLite converter) is an optional extra '
+                 'not installed here: IVSLAB_EXTRAS=requirements/litert.txt '
+                 'make install')
+
+
+@pytest.fixture(scope='module')
+def heatmap(tiny_models):
+    return tiny_models['heatmap']
+
+
+@pytest.fixture(scope='module')
+def reference(heatmap):
+    return TorchBackend(*heatmap, flip_test=False)
+
+
+@pytest.fixture(scope='module')
+def crops(heatmap, synthetic_data):
+    return calibration_crops(heatmap[0], synthetic_data['root'], num=16)
+
+
+@pytest.fixture(scope='module')
+def samples():
+    return synthetic_samples(2)
+
+
+def test_calibration_crops_are_the_test_pipeline_crops(heatmap, crops,
+                                                        synthetic_data):
+    assert crops.shape == (16, 3, 64, 64) and crops.dtype == np.float32
+    # normalised (mean/std of the data preprocessor), not raw pixels
+    assert -3 < crops.mean() < 3 and crops.std() > 0.1
+    assert len(np.unique(crops.reshape(16, -1).sum(1))) == 16  # 16 faces
+    again = calibration_crops(heatmap[0], synthetic_data['root'], num=16)
+    np.testing.assert_array_equal(crops, again)  # seeded
+    with pytest.raises(FileNotFoundError, match='data root not found'):
+        calibration_crops(heatmap[0], '/nonexistent/data', num=4)
+
+
+@pytest.mark.parametrize('kind', ['heatmap', 'simcc'])
+def test_ncnn_export_parity_and_pipeline(tiny_models, tmp_path, kind,
+                                         samples):
+    cfg, ckpt = tiny_models[kind]
+    param = export_ncnn(cfg, ckpt, str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'end2end.ncnn.bin', 'end2end.ncnn.param', 'model_config.py']
+    backend = build_backend(str(tmp_path))  # rebuilt from the dir alone
+    assert isinstance(backend, NcnnBackend) and backend.files[0] == param
+    ref = TorchBackend(cfg, ckpt, flip_test=False)
+    report = check_runtime_parity(ref, backend, samples, 'ncnn')
+    assert report.passed, '\n'.join(report.lines())
+    assert len(report.raw) == (2 if kind == 'simcc' else 1)
+    # the inference pipeline takes it like any backend
+    image, boxes = samples[0]
+    faces = FaceLandmarkPipeline(backend)(image, face_boxes=boxes)
+    assert len(faces) == len(boxes)
+    assert faces[0].keypoints.shape == (51, 2)
+
+
+def _quantized_convs(path):
+    """Conv nodes whose weight comes from a DequantizeLinear."""
+    graph = onnx.load(path).graph
+    dq_out = {o for n in graph.node if n.op_type == 'DequantizeLinear'
+              for o in n.output}
+    return [n.name for n in graph.node
+            if n.op_type == 'Conv' and n.input[1] in dq_out]
+
+
+def test_ort_int8_whole_graph_and_head_fp32(heatmap, crops, reference,
+                                           samples, tmp_path):
+    cfg, ckpt = heatmap
+    paths = {}
+    # whole graph through the registry (fp32 export + quantization) ...
+    paths[False] = export_runtime('onnxruntime-int8', cfg, ckpt,
+                                  str(tmp_path / 'whole'), crops)
+    # ... and the head-fp32 variant from the same fp32 file
+    paths[True] = quantize_onnx_int8(
+        str(tmp_path / 'whole' / 'fp32' / 'end2end.onnx'),
+        str(tmp_path / 'head_fp32'), crops, keep_head_fp32=True)
+    for head in (False, True):
+        work = osp.dirname(paths[head])
+        backend = build_backend(work)  # the INT8 file, not fp32/end2end.onnx
+        assert backend.name == 'onnxruntime'
+        report = check_runtime_parity(reference, backend, samples,
+                                      'onnxruntime-int8')
+        assert report.passed, '\n'.join(report.lines())
+        assert report.raw['output'] > 1e-4  # really quantized
+    whole, head_fp32 = (_quantized_convs(paths[h]) for h in (False, True))
+    assert '/backbone/stem/stem.0/conv/Conv' in whole
+    assert any(n.startswith('/deconv') or n.startswith('/final') for n in whole)
+    assert all(n.startswith('/backbone/') for n in head_fp32)
+    assert set(head_fp32) < set(whole)
+
+
+def test_evaluate_runner(heatmap, synthetic_data, tmp_path):
+    cfg, ckpt = heatmap
+    model = load_estimator(cfg, ckpt)
+    root = synthetic_data['root']
+    ref = evaluate_runner(torch_runner(model), cfg, root)
+    ncnn = evaluate_runner(make_runner(export_ncnn(cfg, ckpt, str(tmp_path))),
+                           cfg, root)
+    assert ref['NME_pupil'] == pytest.approx(ncnn['NME_pupil'], abs=1e-6)
+    assert 0 < ref['NME_pupil'] < 1
+
+    def shifted(x):  # heatmaps moved by 2 cells: a wrong model
+        return [np.roll(o, 2, axis=-1) for o in torch_runner(model)(x)]
+
+    worse = evaluate_runner(shifted, cfg, root)
+    assert worse['NME_pupil'] > ref['NME_pupil'] + 0.01
+
+
+def test_tflite_fp32_and_int8(heatmap, crops, reference, samples, tmp_path):
+    pytest.importorskip('litert_torch', reason=LITERT_REASON)
+    from ai_edge_litert.interpreter import Interpreter
+    cfg, ckpt = heatmap
+    fp32 = export_runtime('tflite', cfg, ckpt, str(tmp_path / 'fp32'))
+    backend = build_backend(str(tmp_path / 'fp32'))
+    assert isinstance(backend, TFLiteBackend)
+    report = check_runtime_parity(reference, backend, samples, 'tflite')
+    assert report.passed, '\n'.join(report.lines())
+
+    from ivslab_plugin.deploy.runtimes import quantize_tflite_int8
+    int8_types = {}
+    for head in (False, True):
+        work = str(tmp_path / f'int8_head{int(head)}')
+        path = quantize_tflite_int8(fp32, work, crops, keep_head_fp32=head)
+        backend = build_backend(work)
+        report = check_runtime_parity(reference, backend, samples,
+                                      'tflite-int8')
+        assert report.passed, '\n'.join(report.lines())
+        assert report.raw['output'] > 1e-4
+        details = Interpreter(model_path=path).get_tensor_details()
+        int8_types[head] = sum(d['dtype'] == np.int8 for d in details)
+    assert osp.getsize(path) < osp.getsize(fp32)
+    # keeping the head in float leaves fewer int8 tensors
+    assert 0 < int8_types[True] < int8_types[False]
+
+
+def test_bad_runtime_files(heatmap, tmp_path):
+    (tmp_path / 'bad.tflite').write_bytes(b'not a flatbuffer')
+    (tmp_path / 'model_config.py').write_text(
+        open(heatmap[0]).read())
+    with pytest.raises(ValueError, match='bad.tflite'):
+        build_backend(str(tmp_path / 'bad.tflite'))
+    ncnn_dir = tmp_path / 'ncnn'
+    ncnn_dir.mkdir()
+    (ncnn_dir / 'm.ncnn.param').write_text('garbage')
+    (ncnn_dir / 'm.ncnn.bin').write_bytes(b'\0' * 8)
+    with pytest.raises(FileNotFoundError, match='model_config.py'):
+        build_backend(str(ncnn_dir))
+    with pytest.raises(ValueError, match='m.ncnn.param'):
+        build_backend(str(ncnn_dir), config=heatmap[0])
+    with pytest.raises(FileNotFoundError, match='found 2'):
+        (ncnn_dir / 'x.tflite').write_bytes(b'')
+        build_backend(str(ncnn_dir))
+    with pytest.raises(FileNotFoundError, match='ncnn file not found'):
+        make_runner(str(tmp_path / 'missing.ncnn.param'))
+
+
+def test_benchmark_tool(heatmap, synthetic_data, tmp_path, capsys):
+    from ivslab_plugin.deploy.benchmark import benchmark_main
+    cfg, ckpt = heatmap
+    work = tmp_path / 'bench'
+    argv = ['--model', 'tiny', cfg, ckpt, '--int8', 'tiny', '--runtimes',
+            'onnxruntime-int8', 'ncnn', '--keep-head-fp32', 'no',
+            '--data-root', synthetic_data['root'], '--work-dir', str(work),
+            '--num-calib', '8', '--warmup', '1', '--runs', '4', '--rounds',
+            '2']
+    assert benchmark_main(argv) == 0
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith('| tiny')]
+    assert [line.split('|')[2].strip() for line in table] == [
+        'pytorch', 'onnxruntime-int8', 'ncnn']
+    assert '1 thread per runtime' in out and 'load average' in out
+    rows = json.loads((work / 'benchmark.json').read_text())['rows']
+    assert [r['precision'] for r in rows] == ['fp32', 'int8', 'fp32']
+    for r in rows:
+        assert r['median_ms'] > 0 and r['p90_ms'] >= r['median_ms']
+        assert 0 < r['metrics']['NME_pupil'] < 1 and r['size_mb'] > 0
+    assert rows[0]['vs_pytorch'] == 1
+    # ncnn is the same fp32 network: same NME
+    assert rows[2]['metrics']['NME_pupil'] == pytest.approx(
+        rows[0]['metrics']['NME_pupil'], abs=1e-6)
+    assert (work / 'pareto.png').stat().st_size > 10000
+    with pytest.raises(SystemExit):
+        benchmark_main(['--model', 'tiny', cfg, ckpt, '--int8', 'other'])
