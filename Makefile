@@ -15,7 +15,11 @@ test: install
 lint:
 	$(PY) -m ruff check ivslab_plugin tools tests configs
 
-# Sample data, teacher + student + distilled student, tests, export, demo and
-# a report in work_dirs/quickstart/report (about 25 min on 2 CPU cores).
-quickstart: install
+# Sample data, teacher + student + distilled student, tests, export (ONNX
+# Runtime, SDK, ncnn, LiteRT, INT8), demo and a report in
+# work_dirs/quickstart/report. Installs the optional LiteRT converter too
+# (QUICKSTART_EXTRAS= to skip it; the TFLite rows are then left out).
+QUICKSTART_EXTRAS ?= requirements/litert.txt
+quickstart:
+	IVSLAB_EXTRAS="$(QUICKSTART_EXTRAS)" bash tools/install.sh
 	$(PY) tools/quickstart.py

@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -38,13 +39,14 @@ class QuickstartSettings:
 
     work_dir: str = 'work_dirs/quickstart'
     data_root: str = 'data/sample'
-    teacher_epochs: int = 20
+    teacher_epochs: int = 15
     epochs: int = 20
     batch_size: int = 16
     seed: int = 0
     threads: int = 2
     demo_image: str = DEMO_IMAGE
     parity_faces: int = 32
+    latency_runs: int = 200
 
 
 @dataclass
@@ -102,6 +104,25 @@ def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
     return out, report
 
 
+def run_efficiency(s: QuickstartSettings, results: Dict[str, Dict]) -> Tuple[str, str]:
+    """``tools/analysis/benchmark.py``: the three models on every installed
+    runtime (ONNX Runtime, ncnn, LiteRT) plus the distilled student in INT8;
+    returns its markdown table (with the measurement conditions) and the
+    Pareto PNG."""
+    out = osp.join(s.work_dir, 'benchmark')
+    args = ['tools/analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
+            '--int8', 'student_kd', '--keep-head-fp32', 'no', '--runs', str(s.latency_runs)]
+    for name in MODELS:
+        config = 'teacher_cpu.py' if name == 'teacher' else 'student.py'
+        args += ['--model', name, osp.join(CONFIGS, config), results[name]['checkpoint']]
+    # one thread: the latencies are single-thread by definition
+    run_jobs([Job('benchmark', args, osp.join(s.work_dir, 'benchmark.log'), 1)])
+    with open(osp.join(out, 'benchmark.md')) as f:
+        table = f.read()
+    print(table)
+    return table, osp.join(out, 'pareto.png')
+
+
 def run_demo(s: QuickstartSettings, model_dir: str) -> str:
     """``tools/demo.py`` (Haar faces + the exported student) on a real photo;
     returns the drawn picture."""
@@ -123,7 +144,7 @@ def drawn_test_faces(run_dir: str, count: int = 8) -> List[str]:
 
 def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
                  demo_png: str, timer: StepTimer, parity: Sequence[str] = (),
-                 efficiency: Optional[Tuple[List[dict], List[str]]] = None) -> str:
+                 efficiency: Optional[Tuple[str, str]] = None) -> str:
     """The markdown report and its PNGs in ``<work_dir>/report``."""
     out = osp.join(s.work_dir, 'report')
     os.makedirs(out, exist_ok=True)
@@ -145,8 +166,10 @@ def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
           'for a longer run.')),
     ]
     if efficiency:
-        rows, columns = efficiency
-        sections.append(('Efficiency', markdown_table(rows, columns)))
+        table, pareto = efficiency
+        shutil.copy(pareto, osp.join(out, 'pareto.png'))
+        sections.append(('Efficiency (tools/analysis/benchmark.py)',
+                         table + '\n\n![NME vs GFLOPs, bubble size = file size](pareto.png)'))
     if parity:
         sections.append(('Export and parity with PyTorch (distilled student)',
                          '```\n' + '\n'.join(parity) + '\n```'))
@@ -180,7 +203,9 @@ def run_quickstart(s: QuickstartSettings) -> str:
     print(format_table(results))
     model_dir, parity = timer.run('export (ONNX Runtime, SDK)', export_student, s,
                                   results['student_kd']['checkpoint'])
+    efficiency = timer.run('efficiency benchmark (all runtimes, INT8)', run_efficiency, s,
+                           results)
     demo_png = timer.run('demo', run_demo, s, model_dir)
-    report = write_report(s, plan, results, demo_png, timer, parity)
+    report = write_report(s, plan, results, demo_png, timer, parity, efficiency)
     print(f'\nreport: {report}')
     return report

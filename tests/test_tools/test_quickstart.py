@@ -19,14 +19,17 @@ def test_quickstart_writes_a_report_that_matches_test_py(synthetic_data, tmp_pat
         demo_image = f.readline().split('\t')[0]
     settings = QuickstartSettings(work_dir=str(tmp_path / 'qs'), data_root=root,
                                   teacher_epochs=1, epochs=1, batch_size=8, threads=1,
-                                  demo_image=demo_image, parity_faces=4)
+                                  demo_image=demo_image, parity_faces=4, latency_runs=5)
     report = run_quickstart(settings)
 
     text = open(report).read()
     for name in ('teacher', 'student', 'student_kd'):
         assert f'| {name} |' in text
+    # the efficiency table has the distilled student on ONNX Runtime, in INT8 too
+    assert '| student_kd | onnxruntime |' in text
+    assert '| student_kd | onnxruntime-int8 |' in text
     report_dir = osp.dirname(report)
-    for png in ('training.png', 'ced.png', 'test_faces.png', 'demo.png'):
+    for png in ('training.png', 'ced.png', 'test_faces.png', 'demo.png', 'pareto.png'):
         assert osp.getsize(osp.join(report_dir, png)) > 1000
     results = json.load(open(osp.join(report_dir, 'results.json')))['results']
 
