@@ -111,7 +111,7 @@ def run_efficiency(s: QuickstartSettings, results: Dict[str, Dict]) -> Tuple[str
     Pareto PNG."""
     out = osp.join(s.work_dir, 'benchmark')
     args = ['tools/analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
-            '--int8', 'student_kd', '--keep-head-fp32', 'no', '--runs', str(s.latency_runs)]
+            '--int8', 'student_kd', '--keep-head-fp32', 'both', '--runs', str(s.latency_runs)]
     for name in MODELS:
         config = 'teacher_cpu.py' if name == 'teacher' else 'student.py'
         args += ['--model', name, osp.join(CONFIGS, config), results[name]['checkpoint']]
@@ -135,7 +135,8 @@ def run_demo(s: QuickstartSettings, model_dir: str) -> str:
 
 def drawn_test_faces(run_dir: str, count: int = 8) -> List[str]:
     """Pictures ``tools/test.py --show-dir`` drew, spread over the test split."""
-    found = sorted(glob.glob(osp.join(run_dir, 'vis', '*.png')))
+    found = sorted(p for p in glob.glob(osp.join(run_dir, 'vis', '*'))
+                   if p.lower().endswith(('.png', '.jpg', '.jpeg')))
     if not found:
         raise FileNotFoundError(f'no drawn test images in {run_dir}/vis')
     step = max(1, len(found) // count)
