@@ -144,6 +144,10 @@ class Plan:
                      student_kd='student_kd.py')
         return osp.join(CONFIGS, files[name])
 
+    def test_config(self, name: str) -> str:
+        """Config that tests a model (the distilled student as a student)."""
+        return self.config('teacher' if name == 'teacher' else 'student')
+
     def train_job(self, name: str, threads: int) -> Job:
         epochs = self.epochs
         extra: List[str] = []
@@ -218,8 +222,8 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
 
     results: Dict[str, Dict[str, float]] = {}
     for name, ckpt in ckpts.items():
-        config = plan.config('teacher' if name == 'teacher' else 'student')
-        results[name] = dict(test_checkpoint(plan, name, config, ckpt, plan.threads),
+        results[name] = dict(test_checkpoint(plan, name, plan.test_config(name), ckpt,
+                                             plan.threads),
                              train_s=train_s.get(name, float('nan')), checkpoint=ckpt)
     with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)

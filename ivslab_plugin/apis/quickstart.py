@@ -104,7 +104,8 @@ def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
     return out, report
 
 
-def run_efficiency(s: QuickstartSettings, results: Dict[str, Dict]) -> Tuple[str, str]:
+def run_efficiency(s: QuickstartSettings, plan: Plan,
+                   results: Dict[str, Dict]) -> Tuple[str, str]:
     """``tools/analysis/benchmark.py``: the three models on every installed
     runtime (ONNX Runtime, ncnn, LiteRT) plus the distilled student in INT8;
     returns its markdown table (with the measurement conditions) and the
@@ -113,8 +114,7 @@ def run_efficiency(s: QuickstartSettings, results: Dict[str, Dict]) -> Tuple[str
     args = ['tools/analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
             '--int8', 'student_kd', '--keep-head-fp32', 'both', '--runs', str(s.latency_runs)]
     for name in MODELS:
-        config = 'teacher_cpu.py' if name == 'teacher' else 'student.py'
-        args += ['--model', name, osp.join(CONFIGS, config), results[name]['checkpoint']]
+        args += ['--model', name, plan.test_config(name), results[name]['checkpoint']]
     # one thread: the latencies are single-thread by definition
     run_jobs([Job('benchmark', args, osp.join(s.work_dir, 'benchmark.log'), 1)])
     with open(osp.join(out, 'benchmark.md')) as f:
@@ -205,7 +205,7 @@ def run_quickstart(s: QuickstartSettings) -> str:
     model_dir, parity = timer.run('export (ONNX Runtime, SDK)', export_student, s,
                                   results['student_kd']['checkpoint'])
     efficiency = timer.run('efficiency benchmark (all runtimes, INT8)', run_efficiency, s,
-                           results)
+                           plan, results)
     demo_png = timer.run('demo', run_demo, s, model_dir)
     report = write_report(s, plan, results, demo_png, timer, parity, efficiency)
     print(f'\nreport: {report}')
