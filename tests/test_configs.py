@@ -39,3 +39,37 @@ def test_mmpose_init_model_finds_the_metainfo(path, tmp_path, monkeypatch):
     model = init_model(path, None, device='cpu')
     assert model.dataset_meta['dataset_name'] == 'ivslab'
     assert len(model.dataset_meta['flip_indices']) == 51
+
+
+def test_ann_file_options_reach_the_right_dataset_of_a_concat():
+    # student_kd_unlabelled.py trains on a ConcatDataset of labelled and
+    # unlabelled faces: each annotation option must reach its own dataset
+    from ivslab_plugin.apis.runner import apply_data_overrides
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd_unlabelled.py'))
+    options = dict(data_root='/d/', train_ann_file='l.tsv', unlabelled_ann_file='u.tsv')
+    cfg.merge_from_dict(options)
+    apply_data_overrides(cfg, options)
+    labelled, unlabelled = cfg.train_dataloader.dataset.datasets
+    assert (labelled.ann_file, labelled.data_root) == ('l.tsv', '/d/')
+    assert (unlabelled.ann_file, unlabelled.data_root, unlabelled.labelled) == \
+        ('u.tsv', '/d/', False)
+    assert cfg.val_dataloader.dataset.data_root == '/d/'
+
+
+def test_kd_benchmark_gives_unlabelled_distillation_the_same_steps(tmp_path):
+    from ivslab_plugin.apis.kd_benchmark import Plan
+    ann = tmp_path / 'annotations' / 'ivslab'
+    ann.mkdir(parents=True)
+    (ann / 'train.tsv').write_text('row\n' * 100)
+    (ann / 'extra.tsv').write_text('row\n' * 300)
+    plan = Plan(str(tmp_path), str(tmp_path), epochs=30, batch_size=16,
+                unlabelled_ann_file='annotations/ivslab/extra.tsv')
+    assert plan.iters_per_epoch('student') == 7 and plan.iters_per_epoch('student_kd') == 25
+    assert plan.train_epochs('student') == 30 and plan.train_epochs('student_kd') == 8  # 210/25
+    assert osp.basename(plan.config('student_kd')) == 'student_kd_unlabelled.py'
+    job = plan.train_job('student_kd', 1)
+    assert 'unlabelled_ann_file=annotations/ivslab/extra.tsv' in job.args
+    assert 'train_cfg.max_epochs=8' in job.args
+    plain = Plan(str(tmp_path), str(tmp_path), epochs=30, batch_size=16)
+    assert plain.train_epochs('student_kd') == 30
+    assert osp.basename(plain.config('student_kd')) == 'student_kd.py'

@@ -1,6 +1,7 @@
 """Build the offline real-face sample dataset (dlib pseudo-labels).
 
     python tools/build_sample_data.py [--out data/sample] [--video-step 10]
+        [--unlabelled-step 5]   # + annotations/ivslab/unlabelled.tsv for distillation
 """
 import argparse
 
@@ -15,17 +16,24 @@ def main() -> None:
                         '(default ~/.cache/ivslab-plugin/sources)')
     parser.add_argument('--video-step', type=int, default=10,
                         help='label every n-th video frame')
+    parser.add_argument('--unlabelled-step', type=int, default=0,
+                        help='also write unlabelled.tsv (boxes only, for distillation) '
+                        'from every n-th frame outside train/test.tsv; 0: none')
     parser.add_argument('--sources', nargs='+',
                         choices=[s.name for s in SOURCES],
                         default=[s.name for s in SOURCES])
     args = parser.parse_args()
     report = build_sample_dataset(
         args.out, [s for s in SOURCES if s.name in args.sources],
-        cache_dir=args.cache_dir, video_step=args.video_step)
+        cache_dir=args.cache_dir, video_step=args.video_step,
+        unlabelled_step=args.unlabelled_step)
     print(f'{report.images} images, {report.train_faces} train faces, '
           f'{report.test_faces} test faces -> {args.out} '
           f'(per source: {report.per_source}); no face found in '
           f'{len(report.images_without_faces)} images')
+    if args.unlabelled_step:
+        print(f'{report.unlabelled_faces} unlabelled faces (boxes only) -> '
+              f'{args.out}/annotations/ivslab/unlabelled.tsv')
     print(f'labels are dlib pseudo-labels; see {args.out}/SOURCES.md')
 
 

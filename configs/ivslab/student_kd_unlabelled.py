@@ -1,6 +1,10 @@
 # student_kd.py plus unlabelled faces: every batch mixes the labelled
 # training set with a TSV whose rows have boxes but no landmarks. Those
 # samples get only the distillation loss (their keypoint weights are zero).
+#   python tools/train.py configs/ivslab/student_kd_unlabelled.py --cfg-options \
+#       teacher_ckpt=... unlabelled_ann_file=annotations/ivslab/test_q.tsv
+# (tools/build_sample_data.py --unlabelled-step 5 writes such a file for the
+# sample data: annotations/ivslab/unlabelled.tsv)
 _base_ = ['./student_kd.py']
 
 unlabelled_ann_file = 'annotations/ivslab/unlabelled.tsv'

@@ -117,9 +117,21 @@ def best_checkpoint(work_dir: str) -> str:
     return found[-1]
 
 
+def count_rows(path: str) -> int:
+    """Faces in a TSV (one per line, no header)."""
+    with open(path, encoding='utf-8') as f:
+        return sum(1 for line in f if line.strip())
+
+
 @dataclass
 class Plan:
-    """The three runs of a benchmark and their shared schedule."""
+    """The three runs of a benchmark and their shared schedule.
+
+    With ``unlabelled_ann_file`` (relative to ``data_root``) the distilled
+    student trains on the labelled and the unlabelled faces together
+    (``student_kd_unlabelled.py``) for as many optimiser steps as the student
+    alone: its epochs are scaled down by the larger epoch.
+    """
 
     work_dir: str
     data_root: str
@@ -133,6 +145,7 @@ class Plan:
     parallel: bool = False
     threads: int = 1
     echo: bool = False
+    unlabelled_ann_file: Optional[str] = None
 
     def options(self, epochs: int) -> List[str]:
         return schedule_options(self.data_root, epochs, self.batch_size, self.seed,
@@ -141,23 +154,42 @@ class Plan:
     def config(self, name: str) -> str:
         """Training config of a model (the KD run tests with student.py)."""
         files = dict(teacher=self.teacher_config, student='student.py',
-                     student_kd='student_kd.py')
+                     student_kd='student_kd_unlabelled.py' if self.unlabelled_ann_file
+                     else 'student_kd.py')
         return osp.join(CONFIGS, files[name])
+
+    def iters_per_epoch(self, name: str) -> int:
+        """Optimiser steps in one epoch of a model's training set."""
+        ann = osp.join(self.data_root, 'annotations', 'ivslab')
+        faces = count_rows(osp.join(ann, 'train.tsv'))
+        if name == 'student_kd' and self.unlabelled_ann_file:
+            faces += count_rows(osp.join(self.data_root, self.unlabelled_ann_file))
+        return -(-faces // self.batch_size)
+
+    def train_epochs(self, name: str) -> int:
+        """Epochs of a model: ``teacher_epochs`` for the teacher; for the
+        distilled student on labelled + unlabelled faces, the epochs that give
+        it the student alone's number of steps."""
+        if name == 'teacher':
+            return self.teacher_epochs or self.epochs
+        if name == 'student_kd' and self.unlabelled_ann_file:
+            steps = self.epochs * self.iters_per_epoch('student')
+            return max(1, round(steps / self.iters_per_epoch('student_kd')))
+        return self.epochs
 
     def test_config(self, name: str) -> str:
         """Config that tests a model (the distilled student as a student)."""
         return self.config('teacher' if name == 'teacher' else 'student')
 
     def train_job(self, name: str, threads: int) -> Job:
-        epochs = self.epochs
         extra: List[str] = []
-        if name == 'teacher':
-            epochs = self.teacher_epochs or self.epochs
-        elif name == 'student_kd':
+        if name == 'student_kd':
             extra = [f'teacher_ckpt={self.teacher_ckpt}',
                      f'teacher_cfg={self.config("teacher")}']
+            if self.unlabelled_ann_file:
+                extra.append(f'unlabelled_ann_file={self.unlabelled_ann_file}')
         return Job(name, ['tools/train.py', self.config(name), '--work-dir', self.run_dir(name),
-                          '--cfg-options', *self.options(epochs), *extra],
+                          '--cfg-options', *self.options(self.train_epochs(name)), *extra],
                    osp.join(self.work_dir, f'{name}_train.log'), threads, self.echo)
 
     def run_dir(self, name: str) -> str:
@@ -224,7 +256,8 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
     for name, ckpt in ckpts.items():
         results[name] = dict(test_checkpoint(plan, name, plan.test_config(name), ckpt,
                                              plan.threads),
-                             train_s=train_s.get(name, float('nan')), checkpoint=ckpt)
+                             train_s=train_s.get(name, float('nan')), checkpoint=ckpt,
+                             iters=plan.train_epochs(name) * plan.iters_per_epoch(name))
     with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     return results
@@ -243,15 +276,16 @@ def gap_closed(results: Dict[str, Dict[str, float]],
 
 def format_table(results: Dict[str, Dict[str, float]]) -> str:
     """A markdown table of the benchmark, plus the gap closed."""
-    cols = [*METRICS, 'mparams', 'gmacs', 'train_s']
+    cols = [*METRICS, 'mparams', 'gmacs', 'iters', 'train_s']
     heads = ['model', 'NME_pupil', 'NME_ocular', 'FR@0.10', 'AUC@0.10', 'params (M)',
-             'GFLOPs (MACs)', 'train (s)']
+             'GFLOPs (MACs)', 'steps', 'train (s)']
     lines = ['| ' + ' | '.join(heads) + ' |', '|' + '---|' * len(heads)]
     for name in MODELS:
         if name not in results:
             continue
         r = results[name]
-        cells = [f'{r[c]:.4f}' if c != 'train_s' else f'{r[c]:.0f}' for c in cols]
+        cells = ['' if c not in r else f'{r[c]:.0f}' if c in ('iters', 'train_s')
+                 else f'{r[c]:.4f}' for c in cols]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     if set(MODELS) <= set(results):
         lines.append('')

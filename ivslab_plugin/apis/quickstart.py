@@ -39,8 +39,8 @@ class QuickstartSettings:
 
     work_dir: str = 'work_dirs/quickstart'
     data_root: str = 'data/sample'
-    teacher_epochs: int = 15
-    epochs: int = 20
+    teacher_epochs: int = 12
+    epochs: int = 16
     batch_size: int = 16
     seed: int = 0
     threads: int = 2

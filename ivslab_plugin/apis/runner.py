@@ -5,7 +5,7 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -16,21 +16,31 @@ DATA_OVERRIDES = {
     'data_root': ('train_dataloader', 'val_dataloader', 'test_dataloader'),
     'train_ann_file': ('train_dataloader', ),
     'val_ann_file': ('val_dataloader', 'test_dataloader'),
+    'unlabelled_ann_file': ('train_dataloader', ),
 }
 _DATASET_KEYS = {'data_root': 'data_root', 'train_ann_file': 'ann_file',
-                 'val_ann_file': 'ann_file'}
+                 'val_ann_file': 'ann_file', 'unlabelled_ann_file': 'ann_file'}
+# Which datasets an option reaches: the annotation files go to the labelled
+# (``train_ann_file``) or the unlabelled (``labelled=False``) datasets only,
+# so a ConcatDataset of both keeps its two files.
+_DATASET_FILTERS = {
+    'train_ann_file': lambda d: d.get('labelled', True),
+    'unlabelled_ann_file': lambda d: not d.get('labelled', True),
+}
 
 
-def _set_dataset_field(dataset: Any, key: str, value: Any) -> None:
-    """Set ``key`` on a dataset config and on any datasets it wraps."""
+def _set_dataset_field(dataset: Any, key: str, value: Any,
+                       applies: Callable[[Dict], bool] = lambda d: True) -> None:
+    """Set ``key`` on a dataset config and on any datasets it wraps (those
+    for which ``applies`` holds)."""
     if not isinstance(dataset, dict):
         return
     if 'dataset' in dataset:
-        _set_dataset_field(dataset['dataset'], key, value)
+        _set_dataset_field(dataset['dataset'], key, value, applies)
     if 'datasets' in dataset:
         for sub in dataset['datasets']:
-            _set_dataset_field(sub, key, value)
-    if 'dataset' not in dataset and 'datasets' not in dataset:
+            _set_dataset_field(sub, key, value, applies)
+    if 'dataset' not in dataset and 'datasets' not in dataset and applies(dataset):
         dataset[key] = value
 
 
@@ -42,7 +52,7 @@ def apply_data_overrides(cfg: Config, options: Optional[Dict]) -> None:
         for loader in loaders:
             if cfg.get(loader):
                 _set_dataset_field(cfg[loader]['dataset'], _DATASET_KEYS[name],
-                                   options[name])
+                                   options[name], _DATASET_FILTERS.get(name, lambda d: True))
 
 
 # Distillation configs expose the teacher as top-level variables; like the

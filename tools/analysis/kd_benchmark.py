@@ -29,6 +29,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--parallel', action='store_true',
                         help='train the teacher and the student alone at the same time')
     parser.add_argument('--threads', type=int, default=1, help='threads per sequential run')
+    parser.add_argument('--unlabelled-ann-file',
+                        help='TSV (relative to --data-root) of unlabelled faces that the '
+                        'distilled student also trains on, with as many steps as the '
+                        'student alone (e.g. annotations/ivslab/unlabelled.tsv from '
+                        'tools/build_sample_data.py --unlabelled-step 5)')
     return parser.parse_args()
 
 
@@ -42,5 +47,6 @@ if __name__ == '__main__':
                                 seed=args.seed, size=(args.image_size, args.image_size))
     plan = Plan(work_dir, osp.abspath(data_root), args.epochs, args.batch_size, args.seed,
                 args.warmup_iters, args.teacher_config, args.teacher_epochs,
-                args.teacher_ckpt, args.parallel, args.threads, echo=True)
+                args.teacher_ckpt, args.parallel, args.threads, echo=True,
+                unlabelled_ann_file=args.unlabelled_ann_file)
     print(format_table(run_benchmark(plan)))
