@@ -29,8 +29,12 @@ _DATASET_FILTERS = {
 }
 
 
+def _every_dataset(dataset: Dict) -> bool:
+    return True
+
+
 def _set_dataset_field(dataset: Any, key: str, value: Any,
-                       applies: Callable[[Dict], bool] = lambda d: True) -> None:
+                       applies: Callable[[Dict], bool] = _every_dataset) -> None:
     """Set ``key`` on a dataset config and on any datasets it wraps (those
     for which ``applies`` holds)."""
     if not isinstance(dataset, dict):
@@ -52,7 +56,7 @@ def apply_data_overrides(cfg: Config, options: Optional[Dict]) -> None:
         for loader in loaders:
             if cfg.get(loader):
                 _set_dataset_field(cfg[loader]['dataset'], _DATASET_KEYS[name],
-                                   options[name], _DATASET_FILTERS.get(name, lambda d: True))
+                                   options[name], _DATASET_FILTERS.get(name, _every_dataset))
 
 
 # Distillation configs expose the teacher as top-level variables; like the

@@ -249,16 +249,16 @@ def build_sample_dataset(out_root: str,
         """Label every ``step``-th frame into ``split_of(index, total)``
         (``None`` skips the frame)."""
         (path, ) = extract_members(archive, [video], osp.join(cache_dir, source.name))
-        frames = [(i, n, f) for i, n, f in video_frames(path, step)
-                  if split_of(i, n) is not None]
+        frames = [(i, split_of(i, n), f) for i, n, f in video_frames(path, step)]
+        frames = [frame for frame in frames if frame[1] is not None]
         bar = ProgressBar(len(frames)) if progress else None
         stem = osp.splitext(osp.basename(video))[0]
-        for index, total, frame in frames:
-            split = split_of(index, total)
-            folder = source.name if split != 'unlabelled' else osp.join(
-                source.name, 'unlabelled')
-            rel = osp.join(folder, f'{stem}_{index:05d}.jpg')
+        folders = {split: osp.join(source.name, 'unlabelled') if split == 'unlabelled'
+                   else source.name for _, split, _ in frames}
+        for folder in folders.values():
             os.makedirs(osp.join(image_root, folder), exist_ok=True)
+        for index, split, frame in frames:
+            rel = osp.join(folders[split], f'{stem}_{index:05d}.jpg')
             cv2.imwrite(osp.join(image_root, rel), frame,
                         [cv2.IMWRITE_JPEG_QUALITY, 95])
             add(rel, frame, split)
