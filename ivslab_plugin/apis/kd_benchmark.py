@@ -128,9 +128,10 @@ class Plan:
     """The three runs of a benchmark and their shared schedule.
 
     With ``unlabelled_ann_file`` (relative to ``data_root``) the distilled
-    student trains on the labelled and the unlabelled faces together
-    (``student_kd_unlabelled.py``) for as many optimiser steps as the student
-    alone: its epochs are scaled down by the larger epoch.
+    student trains with ``student_kd_unlabelled.py``: every step has
+    ``batch_size`` labelled faces, as the student alone's, plus the
+    unlabelled faces that the config's ``source_ratio`` adds, so it gets the
+    same steps and the same labelled faces per step.
     """
 
     work_dir: str
@@ -147,9 +148,9 @@ class Plan:
     echo: bool = False
     unlabelled_ann_file: Optional[str] = None
 
-    def options(self, epochs: int) -> List[str]:
-        return schedule_options(self.data_root, epochs, self.batch_size, self.seed,
-                                self.warmup_iters)
+    def options(self, epochs: int, batch_size: Optional[int] = None) -> List[str]:
+        return schedule_options(self.data_root, epochs, batch_size or self.batch_size,
+                                self.seed, self.warmup_iters)
 
     def config(self, name: str) -> str:
         """Training config of a model (the KD run tests with student.py)."""
@@ -158,23 +159,24 @@ class Plan:
                      else 'student_kd.py')
         return osp.join(CONFIGS, files[name])
 
-    def iters_per_epoch(self, name: str) -> int:
-        """Optimiser steps in one epoch of a model's training set."""
-        ann = osp.join(self.data_root, 'annotations', 'ivslab')
-        faces = count_rows(osp.join(ann, 'train.tsv'))
-        if name == 'student_kd' and self.unlabelled_ann_file:
-            faces += count_rows(osp.join(self.data_root, self.unlabelled_ann_file))
+    def train_batch_size(self, name: str) -> int:
+        """Faces per step: ``batch_size`` labelled ones, plus, for the
+        distilled student with unlabelled faces, its config's unlabelled
+        share (``MultiSourceBatchSampler``'s ``source_ratio``)."""
+        if name != 'student_kd' or not self.unlabelled_ann_file:
+            return self.batch_size
+        ratio = Config.fromfile(self.config(name)).train_dataloader.batch_sampler.source_ratio
+        return round(self.batch_size * sum(ratio) / ratio[0])
+
+    def iters_per_epoch(self) -> int:
+        """Optimiser steps in one epoch (one pass over the labelled faces)."""
+        faces = count_rows(osp.join(self.data_root, 'annotations', 'ivslab', 'train.tsv'))
         return -(-faces // self.batch_size)
 
     def train_epochs(self, name: str) -> int:
-        """Epochs of a model: ``teacher_epochs`` for the teacher; for the
-        distilled student on labelled + unlabelled faces, the epochs that give
-        it the student alone's number of steps."""
+        """Epochs of a model (``teacher_epochs`` for the teacher)."""
         if name == 'teacher':
             return self.teacher_epochs or self.epochs
-        if name == 'student_kd' and self.unlabelled_ann_file:
-            steps = self.epochs * self.iters_per_epoch('student')
-            return max(1, round(steps / self.iters_per_epoch('student_kd')))
         return self.epochs
 
     def test_config(self, name: str) -> str:
@@ -189,7 +191,9 @@ class Plan:
             if self.unlabelled_ann_file:
                 extra.append(f'unlabelled_ann_file={self.unlabelled_ann_file}')
         return Job(name, ['tools/train.py', self.config(name), '--work-dir', self.run_dir(name),
-                          '--cfg-options', *self.options(self.train_epochs(name)), *extra],
+                          '--cfg-options', *self.options(self.train_epochs(name),
+                                                        self.train_batch_size(name)),
+                          *extra],
                    osp.join(self.work_dir, f'{name}_train.log'), threads, self.echo)
 
     def run_dir(self, name: str) -> str:
@@ -257,7 +261,7 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
         results[name] = dict(test_checkpoint(plan, name, plan.test_config(name), ckpt,
                                              plan.threads),
                              train_s=train_s.get(name, float('nan')), checkpoint=ckpt,
-                             iters=plan.train_epochs(name) * plan.iters_per_epoch(name))
+                             iters=plan.train_epochs(name) * plan.iters_per_epoch())
     with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     return results

@@ -1,4 +1,5 @@
 from .ivslab_dataset import IvslabFaceDataset, resolve_metainfo_file
+from .samplers import MultiSourceBatchSampler
 from .tsv import (
                   AnnotationError,
                   LandmarkRecord,
@@ -16,7 +17,7 @@ from .tsv import (
 )
 
 __all__ = [
-    'IvslabFaceDataset', 'resolve_metainfo_file', 'AnnotationError',
+    'IvslabFaceDataset', 'resolve_metainfo_file', 'MultiSourceBatchSampler', 'AnnotationError',
     'LandmarkRecord', 'box_from_landmarks', 'convert_pts_folders',
     'format_pts', 'format_tsv_row', 'image_id', 'read_landmark_tsv',
     'read_multi_face_ids', 'read_pts', 'resolve_image_path', 'to_51_points',

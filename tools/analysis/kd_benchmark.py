@@ -31,8 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=1, help='threads per sequential run')
     parser.add_argument('--unlabelled-ann-file',
                         help='TSV (relative to --data-root) of unlabelled faces that the '
-                        'distilled student also trains on, with as many steps as the '
-                        'student alone (e.g. annotations/ivslab/unlabelled.tsv from '
+                        'distilled student also trains on: each of its steps adds them '
+                        'to the same labelled batch as the student alone\'s (e.g. '
+                        'annotations/ivslab/unlabelled.tsv from '
                         'tools/build_sample_data.py --unlabelled-step 5)')
     return parser.parse_args()
 
