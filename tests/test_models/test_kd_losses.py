@@ -97,3 +97,20 @@ def test_feature_loss_aligns_channels_and_size():
     value = loss(s, t)
     value.backward()
     assert value > 0 and s.grad is not None and loss.align.weight.grad is not None
+
+
+def test_normalised_feature_loss_is_one_minus_the_channel_correlation():
+    torch.manual_seed(0)
+    loss = FeatureDistillLoss(student_channels=6, teacher_channels=6, normalize=True)
+    with torch.no_grad():  # identity projection: the loss sees the student map itself
+        loss.align.weight.copy_(torch.eye(6)[:, :, None, None])
+        loss.align.bias.zero_()
+    t = torch.randn(4, 6, 5, 5)
+    # any per-channel scale and shift of the teacher's map costs nothing
+    scale = torch.rand(1, 6, 1, 1) * 10 + 0.1
+    assert float(loss(t * scale + 3.0, t)) < 1e-3
+    assert abs(float(loss(-t, t)) - 2.0) < 0.05      # anti-correlated
+    assert abs(float(loss(torch.randn(4, 6, 5, 5), t)) - 1.0) < 0.2  # unrelated
+    plain = FeatureDistillLoss(student_channels=6, teacher_channels=6)
+    plain.load_state_dict(loss.state_dict())
+    assert float(plain(t * scale + 3.0, t)) > 1.0

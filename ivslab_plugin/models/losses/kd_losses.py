@@ -193,24 +193,42 @@ class FeatureDistillLoss(nn.Module):
     teacher's target is never altered. The projection is trained with the
     student and dropped by ``tools/convert_kd_ckpt.py``.
 
+    With ``normalize`` both maps are standardised per channel over the batch
+    and the positions first, and the MSE is halved, as in MMRazor's
+    ``PKDLoss`` (Pearson-correlation distillation, Cao et al., 2022): the
+    loss is then 1 - the mean channel correlation, in [0, 2], whatever the
+    teacher's feature scale, so one weight fits any teacher.
+
     Args:
         student_channels: Channels C_s of the student feature.
         teacher_channels: Channels C_t of the teacher feature.
         loss_weight: Multiplier of the loss.
+        normalize: Standardise both maps per channel (PKD) before the MSE.
 
     Note:
         Inputs are (B, C_s, h_s, w_s) and (B, C_t, h_t, w_t).
     """
 
     def __init__(self, student_channels: int, teacher_channels: int,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0, normalize: bool = False) -> None:
         super().__init__()
         self.align = nn.Conv2d(student_channels, teacher_channels, 1)
         self.loss_weight = loss_weight
+        self.normalize = normalize
 
     def forward(self, student: Tensor, teacher: Tensor) -> Tensor:
         aligned = self.align(student)
         if aligned.shape[-2:] != teacher.shape[-2:]:
             aligned = F.interpolate(aligned, size=teacher.shape[-2:],
                                     mode='bilinear', align_corners=False)
-        return F.mse_loss(aligned, teacher) * self.loss_weight
+        if not self.normalize:
+            return F.mse_loss(aligned, teacher) * self.loss_weight
+        return F.mse_loss(standardise(aligned), standardise(teacher)) / 2 * self.loss_weight
+
+
+def standardise(feat: Tensor, eps: float = 1e-6) -> Tensor:
+    """Zero mean, unit standard deviation per channel of (B, C, H, W) over
+    the batch and the positions."""
+    mean = feat.mean(dim=(0, 2, 3), keepdim=True)
+    std = feat.std(dim=(0, 2, 3), keepdim=True)
+    return (feat - mean) / (std + eps)
