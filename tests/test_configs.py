@@ -73,6 +73,31 @@ def test_kd_benchmark_gives_unlabelled_distillation_the_same_labelled_steps(tmp_
     job = plan.train_job('student_kd', 1)
     assert 'unlabelled_ann_file=annotations/ivslab/extra.tsv' in job.args
     assert {'train_cfg.max_epochs=30', 'train_dataloader.batch_size=32'} <= set(job.args)
+    # an explicit ratio sets the sampler and the batch together
+    plan.source_ratio = (1, 2)
+    job = plan.train_job('student_kd', 1)
+    assert {'train_dataloader.batch_size=48',
+            'train_dataloader.batch_sampler.source_ratio=[1,2]'} <= set(job.args)
+    assert plan.train_batch_size('student') == 16
     plain = Plan(str(tmp_path), str(tmp_path), epochs=30, batch_size=16)
     assert plain.train_batch_size('student_kd') == 16
     assert osp.basename(plain.config('student_kd')) == 'student_kd.py'
+
+
+def test_kd_benchmark_table_gap_and_reused_teacher():
+    from ivslab_plugin.apis.kd_benchmark import format_table, gap_closed
+    row = {'NME_ocular': 0.01, 'FR@0.10_pupil': 0.0, 'AUC@0.10_pupil': 0.8,
+           'mparams': 0.3, 'gmacs': 0.02}
+    results = {
+        # a reused teacher has no steps or training time
+        'teacher': dict(row, NME_pupil=0.0170, checkpoint='t.pth'),
+        'student': dict(row, NME_pupil=0.0220, iters=1350, train_s=420.0),
+        'student_kd': dict(row, NME_pupil=0.0190, iters=1350, train_s=2300.0),
+    }
+    assert abs(gap_closed(results) - 0.6) < 1e-9
+    table = format_table(results)
+    teacher_row = next(line for line in table.splitlines() if line.startswith('| teacher'))
+    assert teacher_row.endswith('|  |  |') and 'nan' not in table
+    assert 'teacher: reused t.pth' in table and 'gap closed by distillation: 60.0%' in table
+    results['teacher']['NME_pupil'] = 0.0230  # worse than the student: no gap
+    assert gap_closed(results) is None and 'n/a' in format_table(results)

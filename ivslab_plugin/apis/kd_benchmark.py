@@ -131,7 +131,8 @@ class Plan:
     student trains with ``student_kd_unlabelled.py``: every step has
     ``batch_size`` labelled faces, as the student alone's, plus the
     unlabelled faces that the config's ``source_ratio`` adds, so it gets the
-    same steps and the same labelled faces per step.
+    same steps and the same labelled faces per step. ``source_ratio``
+    (labelled, unlabelled) overrides the config's and sets the batch to match.
     """
 
     work_dir: str
@@ -147,6 +148,7 @@ class Plan:
     threads: int = 1
     echo: bool = False
     unlabelled_ann_file: Optional[str] = None
+    source_ratio: Optional[Sequence[int]] = None
 
     def options(self, epochs: int, batch_size: Optional[int] = None) -> List[str]:
         return schedule_options(self.data_root, epochs, batch_size or self.batch_size,
@@ -165,7 +167,8 @@ class Plan:
         share (``MultiSourceBatchSampler``'s ``source_ratio``)."""
         if name != 'student_kd' or not self.unlabelled_ann_file:
             return self.batch_size
-        ratio = Config.fromfile(self.config(name)).train_dataloader.batch_sampler.source_ratio
+        ratio = self.source_ratio or \
+            Config.fromfile(self.config(name)).train_dataloader.batch_sampler.source_ratio
         return round(self.batch_size * sum(ratio) / ratio[0])
 
     def iters_per_epoch(self) -> int:
@@ -190,6 +193,9 @@ class Plan:
                      f'teacher_cfg={self.config("teacher")}']
             if self.unlabelled_ann_file:
                 extra.append(f'unlabelled_ann_file={self.unlabelled_ann_file}')
+                if self.source_ratio:
+                    ratio = ','.join(str(r) for r in self.source_ratio)
+                    extra.append(f'train_dataloader.batch_sampler.source_ratio=[{ratio}]')
         return Job(name, ['tools/train.py', self.config(name), '--work-dir', self.run_dir(name),
                           '--cfg-options', *self.options(self.train_epochs(name),
                                                         self.train_batch_size(name)),
@@ -234,6 +240,7 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
     """
     os.makedirs(plan.work_dir, exist_ok=True)
     train_s: Dict[str, float] = {}
+    reused_teacher = plan.teacher_ckpt is not None
 
     def train(names: Sequence[str], threads: int) -> None:
         jobs = [plan.train_job(n, threads) for n in names]
@@ -259,9 +266,11 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
     results: Dict[str, Dict[str, float]] = {}
     for name, ckpt in ckpts.items():
         results[name] = dict(test_checkpoint(plan, name, plan.test_config(name), ckpt,
-                                             plan.threads),
-                             train_s=train_s.get(name, float('nan')), checkpoint=ckpt,
-                             iters=plan.train_epochs(name) * plan.iters_per_epoch())
+                                             plan.threads), checkpoint=ckpt)
+        # a reused teacher's schedule and time are unknown here: leave them out
+        if name != 'teacher' or not reused_teacher:
+            results[name].update(train_s=train_s[name],
+                                 iters=plan.train_epochs(name) * plan.iters_per_epoch())
     with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     return results
@@ -291,6 +300,9 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
         cells = ['' if c not in r else f'{r[c]:.0f}' if c in ('iters', 'train_s')
                  else f'{r[c]:.4f}' for c in cols]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    if 'teacher' in results and 'iters' not in results['teacher']:
+        lines.append(f'\nteacher: reused {results["teacher"].get("checkpoint", "checkpoint")} '
+                     '(its steps and training time are not known here)')
     if set(MODELS) <= set(results):
         lines.append('')
         closed = gap_closed(results)

@@ -35,6 +35,9 @@ def parse_args() -> argparse.Namespace:
                         'to the same labelled batch as the student alone\'s (e.g. '
                         'annotations/ivslab/unlabelled.tsv from '
                         'tools/build_sample_data.py --unlabelled-step 5)')
+    parser.add_argument('--source-ratio', type=int, nargs=2, metavar=('LABELLED', 'UNLABELLED'),
+                        help='faces per step of each kind with --unlabelled-ann-file '
+                        '(default: the config\'s, 1 1); the batch follows')
     return parser.parse_args()
 
 
@@ -49,5 +52,5 @@ if __name__ == '__main__':
     plan = Plan(work_dir, osp.abspath(data_root), args.epochs, args.batch_size, args.seed,
                 args.warmup_iters, args.teacher_config, args.teacher_epochs,
                 args.teacher_ckpt, args.parallel, args.threads, echo=True,
-                unlabelled_ann_file=args.unlabelled_ann_file)
+                unlabelled_ann_file=args.unlabelled_ann_file, source_ratio=args.source_ratio)
     print(format_table(run_benchmark(plan)))
