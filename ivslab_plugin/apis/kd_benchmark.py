@@ -240,7 +240,6 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
     """
     os.makedirs(plan.work_dir, exist_ok=True)
     train_s: Dict[str, float] = {}
-    reused_teacher = plan.teacher_ckpt is not None
 
     def train(names: Sequence[str], threads: int) -> None:
         jobs = [plan.train_job(n, threads) for n in names]
@@ -267,8 +266,8 @@ def run_benchmark(plan: Plan) -> Dict[str, Dict[str, float]]:
     for name, ckpt in ckpts.items():
         results[name] = dict(test_checkpoint(plan, name, plan.test_config(name), ckpt,
                                              plan.threads), checkpoint=ckpt)
-        # a reused teacher's schedule and time are unknown here: leave them out
-        if name != 'teacher' or not reused_teacher:
+        # only models trained here have a known schedule and time (not a reused teacher)
+        if name in train_s:
             results[name].update(train_s=train_s[name],
                                  iters=plan.train_epochs(name) * plan.iters_per_epoch())
     with open(osp.join(plan.work_dir, 'results.json'), 'w') as f:
