@@ -27,8 +27,8 @@ model = dict(
         simcc_beta=10.0,
         heatmap_sigma=_base_.codec['sigma']),
     # Optional: feature distillation from the teacher's last stage (768 ch,
-    # 8x8; 192 for teacher_cpu.py) to the student's (64 ch, 8x8), e.g.
-    # feature_loss=dict(type='FeatureDistillLoss', student_channels=64,
+    # 8x8; 192 for teacher_cpu.py) to the student's (112 ch, 8x8), e.g.
+    # feature_loss=dict(type='FeatureDistillLoss', student_channels=112,
     #                   teacher_channels=768, loss_weight=1e-2, normalize=True),
     # (a child config needs `_delete_=True` in that dict: the default is None)
     feature_loss=None,
