@@ -52,7 +52,7 @@ model = dict(
         # used, and dropping its parameters leaves room for width. At 0.21875
         # (112 channels out) the student uses 0.048 of the 0.05 GMACs; against
         # widen 0.125 with four stages it trains to NME_pupil 0.0175 instead of
-        # 0.0203 (80 epochs, sample data, docs/distillation.md, fifth run).
+        # 0.0203 (seed 0; 80 epochs, sample data, docs/distillation.md, fifth run).
         arch_ovewrite=[[64, 128, 3, True, False], [128, 256, 6, True, False],
                        [256, 512, 6, True, False]],
         widen_factor=0.21875,
