@@ -8,9 +8,10 @@ faces) or short of fitting (far even on its own pool).
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmpose.apis import inference_topdown, init_model
 
 from ivslab_plugin.datasets.tsv import LandmarkRecord
+from ivslab_plugin.deploy.backends import build_backend
+from ivslab_plugin.deploy.pipeline import load_image
 from ivslab_plugin.evaluation.face_metric import Indices, normalising_distance, per_sample_nme
 
 
@@ -28,16 +29,17 @@ def select_records(records: Sequence[LandmarkRecord], path: str,
     return picked
 
 
-def predict_landmarks(config: str, checkpoint: Optional[str],
+def predict_landmarks(config: str, model: str,
                       records: Sequence[LandmarkRecord],
                       device: str = 'cpu') -> np.ndarray:
-    """A model's landmarks for each record's face box, shape (N, K, 2)."""
-    model = init_model(config, checkpoint, device=device)
-    points = []
-    for rec in records:
-        result = inference_topdown(model, rec.image_path, rec.bbox[None], 'xyxy')
-        points.append(result[0].pred_instances.keypoints[0])
-    return np.stack(points)
+    """A model's landmarks for each record's face box, shape (N, K, 2).
+
+    ``model`` is anything ``build_backend`` takes: a ``.pth`` checkpoint of
+    ``config`` or an exported model, so exports can be compared too.
+    """
+    backend = build_backend(model, config, device=device)
+    return np.concatenate([backend.predict(load_image(rec.image_path), rec.bbox[None])[0]
+                           for rec in records])
 
 
 def nme_against(pred: np.ndarray, ref: np.ndarray, norm: Indices) -> float:

@@ -24,8 +24,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('ann_file', help='TSV, relative to --data-root')
     parser.add_argument('--data-root', default='data/ivslab')
     parser.add_argument('--model', nargs=3, action='append', required=True,
-                        metavar=('NAME', 'CONFIG', 'CKPT'),
-                        help='repeat; the first is the reference')
+                        metavar=('NAME', 'CONFIG', 'MODEL'),
+                        help='repeat; the first is the reference. MODEL: a .pth '
+                        'checkpoint or an exported model (.onnx, .ncnn.param, '
+                        '.tflite, or its work directory)')
     parser.add_argument('--unlabelled', action='store_true',
                         help='the file\'s landmark columns are dummies: no GT column')
     parser.add_argument('--contains', help='only images whose path contains this')
