@@ -98,5 +98,10 @@ log "ivslab_plugin (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
 "$PY" -c "import mmcv._ext, mmpose, ivslab_plugin; print('ivslab_plugin', ivslab_plugin.__version__)"
+# MediaPipe's BlazeFace face detector, from the mediapipe wheel on the
+# registry, into the cache (kept across installs); without it the tools use
+# OpenCV's Haar cascade.
+log "BlazeFace face detector (cached)"
+"$PY" -m ivslab_plugin.deploy.assets || log "BlazeFace not fetched: the Haar cascade will be used"
 echo "$stamp_value" > "$stamp_file"
 log "done: source $VENV/bin/activate"

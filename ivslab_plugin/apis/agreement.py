@@ -10,8 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ivslab_plugin.datasets.tsv import LandmarkRecord
-from ivslab_plugin.deploy.backends import build_backend
-from ivslab_plugin.deploy.pipeline import load_image
+from ivslab_plugin.deploy.infer.backends import build_backend
+from ivslab_plugin.deploy.infer.pipeline import load_image
 from ivslab_plugin.evaluation.face_metric import Indices, normalising_distance, per_sample_nme
 
 

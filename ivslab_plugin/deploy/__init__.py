@@ -1,37 +1,47 @@
-"""Export, inference, demo and challenge submission.
+"""Export, run and check landmark models outside training.
 
 Not imported by ``ivslab_plugin`` itself: it registers no modules, and
-MMDeploy stays out of ``import ivslab_plugin``. Import what you need from the
-submodules (``backends``, ``export``, ``parity``, ``pipeline``,
-``submission``, ``demo``, ``runtimes`` for ncnn / LiteRT / INT8,
-``benchmark``); the names below are the public API.
+MMDeploy stays out of ``import ivslab_plugin``. Its parts, from the bottom
+up (a part imports only the parts above it in this list):
+
+- ``configs``, ``model``, ``data``, ``assets``: deploy configs, the exported
+  network, real face crops, the fetched face detector;
+- ``lite``: the device code (numpy + OpenCV + one runtime, no PyTorch) that
+  every export copies into its folder;
+- ``infer``: the full-stack backends (PyTorch, ONNX Runtime, SDK, ncnn,
+  LiteRT), the face pipeline, the submission writer and the demo;
+- ``convert``: MMDeploy (ONNX Runtime, SDK), ncnn, LiteRT and INT8 exports,
+  and the bundle writer;
+- ``verify``: parity with PyTorch and the accuracy of exports;
+- ``cli``: the command lines of ``tools/``.
 """
-from .backends import (
-                       LandmarkBackend,
-                       OnnxRuntimeBackend,
-                       SdkBackend,
-                       TorchBackend,
-                       build_backend,
-)
 from .configs import deploy_config_path, head_kind
-from .pipeline import (
-                       HAAR_TO_TSV,
-                       BoxTransform,
-                       FaceLandmarkPipeline,
-                       FaceLandmarks,
-                       HaarFaceDetector,
-                       MMDetFaceDetector,
-                       fit_box_transform,
-                       load_image,
-                       rightmost_first,
+from .infer.backends import (
+    LandmarkBackend,
+    NcnnBackend,
+    OnnxRuntimeBackend,
+    SdkBackend,
+    TFLiteBackend,
+    TorchBackend,
+    build_backend,
 )
-from .runtimes import NcnnBackend, TFLiteBackend
+from .infer.pipeline import (
+    HAAR_TO_TSV,
+    BlazeFaceDetector,
+    BoxTransform,
+    FaceLandmarkPipeline,
+    FaceLandmarks,
+    HaarFaceDetector,
+    MMDetFaceDetector,
+    fit_box_transform,
+    load_image,
+    rightmost_first,
+)
 
 __all__ = [
     'LandmarkBackend', 'OnnxRuntimeBackend', 'SdkBackend', 'TorchBackend',
-    'NcnnBackend', 'TFLiteBackend',
-    'build_backend', 'deploy_config_path', 'head_kind', 'HAAR_TO_TSV',
-    'BoxTransform', 'FaceLandmarkPipeline', 'FaceLandmarks',
-    'HaarFaceDetector', 'MMDetFaceDetector', 'fit_box_transform',
-    'load_image', 'rightmost_first'
+    'NcnnBackend', 'TFLiteBackend', 'build_backend', 'deploy_config_path',
+    'head_kind', 'HAAR_TO_TSV', 'BlazeFaceDetector', 'BoxTransform',
+    'FaceLandmarkPipeline', 'FaceLandmarks', 'HaarFaceDetector',
+    'MMDetFaceDetector', 'fit_box_transform', 'load_image', 'rightmost_first'
 ]

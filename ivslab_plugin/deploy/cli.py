@@ -8,13 +8,14 @@ import sys
 import time
 from typing import List, Optional
 
-from .pipeline import (
-                       HAAR_TO_TSV,
-                       BoxTransform,
-                       FaceDetector,
-                       FaceLandmarkPipeline,
-                       HaarFaceDetector,
-                       MMDetFaceDetector,
+from .infer.pipeline import (
+    HAAR_TO_TSV,
+    BoxTransform,
+    FaceDetector,
+    FaceLandmarkPipeline,
+    HaarFaceDetector,
+    MMDetFaceDetector,
+    default_detector,
 )
 
 
@@ -29,12 +30,19 @@ def _add_backend_args(parser: argparse.ArgumentParser,
                         'read from the export dir otherwise)')
     parser.add_argument('--deploy-config', help='deploy config (.onnx; read '
                         'from the export dir otherwise)')
+    parser.add_argument('--sdk', action='store_true',
+                        help='run the export dir\'s MMDeploy SDK files '
+                        '(pipeline.json) instead of its model file')
     parser.add_argument('--device', default='cpu')
 
 
 def _add_detector_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        'face detection (default: OpenCV Haar cascade)')
+        'face detection (default: BlazeFace when it is in the cache, '
+        'python -m ivslab_plugin.deploy.assets fetches it; else the Haar '
+        'cascade)')
+    group.add_argument('--haar', action='store_true',
+                       help="OpenCV's Haar cascade instead of BlazeFace")
     group.add_argument('--det-config', help='mmdet detector config')
     group.add_argument('--det-checkpoint', help='mmdet detector checkpoint')
     group.add_argument('--det-score-thr', type=float, default=0.5)
@@ -45,35 +53,46 @@ def _add_detector_args(parser: argparse.ArgumentParser) -> None:
         '--box-transform', type=float, nargs=3,
         metavar=('SCALE', 'SHIFT_X', 'SHIFT_Y'),
         help='detector box -> TSV box: side = SCALE * min(w, h), centre '
-        'shifted by SHIFT_X * w, SHIFT_Y * h (default '
-        f'{HAAR_TO_TSV.scale} {HAAR_TO_TSV.shift_x} {HAAR_TO_TSV.shift_y})')
+        'shifted by SHIFT_X * w, SHIFT_Y * h (default: the detector\'s '
+        f'measured one; Haar {HAAR_TO_TSV.scale} {HAAR_TO_TSV.shift_x} '
+        f'{HAAR_TO_TSV.shift_y})')
 
 
 def build_detector(args: argparse.Namespace) -> FaceDetector:
-    transform = BoxTransform(*args.box_transform) if args.box_transform \
-        else HAAR_TO_TSV
     if bool(args.det_config) != bool(args.det_checkpoint):
         raise SystemExit('give both --det-config and --det-checkpoint')
     if args.det_config:
-        return MMDetFaceDetector(args.det_config, args.det_checkpoint,
-                                 args.device, args.det_score_thr,
-                                 args.det_labels, transform)
-    return HaarFaceDetector(args.haar_cascade, box_transform=transform)
+        detector: FaceDetector = MMDetFaceDetector(
+            args.det_config, args.det_checkpoint, args.device,
+            args.det_score_thr, args.det_labels)
+    elif args.haar or args.haar_cascade:
+        detector = HaarFaceDetector(args.haar_cascade)
+    else:
+        detector = default_detector(log=lambda m: print(m, file=sys.stderr))
+    if args.box_transform:
+        detector.box_transform = BoxTransform(*args.box_transform)
+    return detector
 
 
 def build_pipeline(args: argparse.Namespace) -> FaceLandmarkPipeline:
-    from .backends import build_backend
+    from .infer.backends import build_backend
     backend = build_backend(args.model, args.config, args.deploy_config,
-                            args.device)
+                            args.device, sdk=args.sdk)
     return FaceLandmarkPipeline(backend, build_detector(args))
 
 
 def deploy_main(argv: Optional[List[str]] = None) -> int:
     """Export, then check parity against PyTorch; 1 when parity fails."""
-    from .backends import TorchBackend, build_backend
     from .configs import deploy_config_path, load_cfg
-    from .export import export_model
-    from .parity import SDK_MEDIAN_PX_TOL, TOLERANCES, check_parity, synthetic_samples, tsv_samples
+    from .convert.mmdeploy import export_model
+    from .infer.backends import TorchBackend, build_backend
+    from .verify.parity import (
+        SDK_MEDIAN_PX_TOL,
+        TOLERANCES,
+        check_parity,
+        synthetic_samples,
+        tsv_samples,
+    )
 
     parser = argparse.ArgumentParser(
         description='Export a landmark model with MMDeploy (ONNX Runtime, '
@@ -126,10 +145,14 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
         print(f'  SDK directory: {result.sdk_dir}')
     for note in result.notes:
         print(f'  note: {note}')
+    precision = load_cfg(deploy_cfg).backend_config.get('precision', 'fp32')
+    if precision == 'fp32' and not load_cfg(deploy_cfg).onnx_config.get('dynamic_axes'):
+        from .convert.bundle import write_bundle
+        print(f'  device bundle: {write_bundle(model_cfg, result.backend_files[0])}'
+              '/run_model.py')
     if args.skip_parity:
         return 0
 
-    precision = load_cfg(deploy_cfg).backend_config.get('precision', 'fp32')
     raw_tol = args.raw_tol if args.raw_tol is not None else \
         TOLERANCES[precision][0]
     px_tol = args.px_tol if args.px_tol is not None else \
@@ -143,7 +166,7 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
                              flip_test=False)
     backends = [build_backend(result.backend_files[0], device=args.device)]
     if result.sdk_dir:
-        backends.append(build_backend(result.sdk_dir, device=args.device))
+        backends.append(build_backend(result.sdk_dir, device=args.device, sdk=True))
     ok = True
     for backend in backends:
         sdk = backend.name == 'sdk'
@@ -157,7 +180,7 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
 
 
 def demo_main(argv: Optional[List[str]] = None) -> int:
-    from .demo import LandmarkDrawer, run_demo
+    from .infer.demo import LandmarkDrawer, run_demo
     parser = argparse.ArgumentParser(
         description='Detect faces and draw their 51 landmarks on an image, '
         'a folder of images or a video; also writes results.json')
@@ -175,7 +198,7 @@ def demo_main(argv: Optional[List[str]] = None) -> int:
 
 
 def run_model_main(argv: Optional[List[str]] = None) -> int:
-    from .submission import boxes_from_tsv, read_image_list, write_submission
+    from .infer.submission import boxes_from_tsv, read_image_list, write_submission
     parser = argparse.ArgumentParser(
         description='Write the challenge submission: one .pts-format .txt '
         'per image (51 points per face, right-most face first)')
@@ -210,11 +233,16 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
 def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     """Export to an embedded runtime, then check parity against PyTorch;
     1 when parity fails."""
-    from .backends import TorchBackend, build_backend
     from .configs import load_cfg
-    from .parity import RUNTIME_TOLERANCES, check_runtime_parity, synthetic_samples, tsv_samples
-    from .runtimes.data import calibration_crops
-    from .runtimes.registry import RUNTIMES, export_runtime, missing_packages, model_files
+    from .convert.registry import RUNTIMES, export_runtime, missing_packages, model_files
+    from .data import calibration_crops
+    from .infer.backends import TorchBackend, build_backend
+    from .verify.parity import (
+        RUNTIME_TOLERANCES,
+        check_runtime_parity,
+        synthetic_samples,
+        tsv_samples,
+    )
 
     parser = argparse.ArgumentParser(
         description='Export a landmark model to ncnn, LiteRT (TFLite) or '
@@ -261,6 +289,7 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     print(f'exported {args.runtime} in {time.perf_counter() - start:.1f} s:')
     for f in model_files(path):
         print(f'  {f} ({os.path.getsize(f) / 1e6:.3f} MB)')
+    print(f'  device bundle: {os.path.join(args.work_dir, "run_model.py")}')
     if args.skip_parity:
         return 0
     samples = tsv_samples(args.parity_tsv, args.image_root, args.num_faces) \

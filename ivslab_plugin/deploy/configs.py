@@ -1,4 +1,5 @@
-"""Pick and load the shipped MMDeploy deploy configs for a landmark model."""
+"""Model and deploy configs: pick the shipped MMDeploy deploy configs, and
+read what an export needs from a model config."""
 from __future__ import annotations
 
 import os.path as osp
@@ -10,6 +11,11 @@ from mmengine.config import Config
 DEPLOY_CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     'ivslab', 'deploy')
+
+#: Files an export writes beside the model, so the folder alone rebuilds the
+#: full-stack backend.
+MODEL_CONFIG_NAME = 'model_config.py'
+DEPLOY_CONFIG_NAME = 'deploy_config.py'
 
 #: Heads whose ONNX graph has two outputs (``simcc_x``, ``simcc_y``).
 SIMCC_CODECS = ('SimCCLabel', )
@@ -122,3 +128,31 @@ def bbox_padding(model_cfg: Config) -> float:
             return float(t.get('padding', 1.25))
     raise ValueError('the model test pipeline has no GetBBoxCenterScale: '
                      'not a top-down config')
+
+
+def save_model_config(model_cfg: Union[str, Config], work_dir: str) -> str:
+    """Write ``model_config.py`` into ``work_dir`` (unless it is that
+    file already)."""
+    path = osp.join(work_dir, MODEL_CONFIG_NAME)
+    if isinstance(model_cfg, str) and osp.abspath(model_cfg) == path:
+        return path
+    load_cfg(model_cfg).dump(path)
+    return path
+
+
+def copy_configs(src_dir: str, dst_dir: str, names) -> None:
+    """Copy the saved configs of one export next to another's files."""
+    import shutil
+    for name in names:
+        shutil.copyfile(osp.join(src_dir, name), osp.join(dst_dir, name))
+
+
+def model_config_beside(path: str) -> str:
+    """The ``model_config.py`` saved next to an exported model file."""
+    cfg = osp.join(osp.dirname(osp.abspath(path)), MODEL_CONFIG_NAME)
+    if not osp.isfile(cfg):
+        raise FileNotFoundError(
+            f'{cfg} not found: pass the model config explicitly, or export '
+            'with tools/deploy.py or tools/deploy_embedded.py, which save it '
+            'beside the model')
+    return cfg

@@ -5,10 +5,10 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from test_deploy.tiny_models import train_briefly, write_tiny_model
+from test_deploy.tiny_models import REPO_ROOT, train_briefly, write_config_model, write_tiny_model
 
 from ivslab_plugin.datasets.synthetic import synthetic_face
-from ivslab_plugin.deploy.parity import tsv_box
+from ivslab_plugin.deploy.verify.parity import tsv_box
 
 
 @pytest.fixture(scope='session')
@@ -25,12 +25,24 @@ def tiny_models(tmp_path_factory, synthetic_data) -> dict:
 
 
 @pytest.fixture(scope='session')
+def shipped_student(tmp_path_factory, synthetic_data) -> tuple:
+    """``configs/ivslab/student.py`` (LiteHeatmapHead, DARK decoding), trained
+    for a few seconds on the synthetic faces so its heatmaps have peaks:
+    (config, checkpoint)."""
+    root = str(tmp_path_factory.mktemp('student'))
+    cfg, ckpt = write_config_model(
+        osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'), root, 'student')
+    train_briefly(cfg, ckpt, synthetic_data['root'], iters=80)
+    return cfg, ckpt
+
+
+@pytest.fixture(scope='session')
 def simcc_sdk_export(tiny_models, tmp_path_factory):
     """The tiny SimCC model exported with the SDK deploy config."""
     from mmengine.config import Config
 
     from ivslab_plugin.deploy import deploy_config_path
-    from ivslab_plugin.deploy.export import export_model
+    from ivslab_plugin.deploy.convert.mmdeploy import export_model
     cfg, ckpt = tiny_models['simcc']
     work_dir = str(tmp_path_factory.mktemp('simcc_sdk'))
     return export_model(cfg, ckpt, work_dir,
@@ -41,7 +53,7 @@ def haar_findable_image(seed: int, size=(360, 240), num_faces=2, tries=20):
     """A generated image with ``num_faces`` drawn faces, left to right, in
     which the Haar cascade finds exactly that many faces (not every drawn
     face looks like a face to it), with the faces' TSV boxes."""
-    from ivslab_plugin.deploy.pipeline import IDENTITY, HaarFaceDetector
+    from ivslab_plugin.deploy.infer.pipeline import IDENTITY, HaarFaceDetector
     detector = HaarFaceDetector(box_transform=IDENTITY)
     rng = np.random.default_rng(seed)
     for _ in range(tries):

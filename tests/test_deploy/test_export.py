@@ -10,10 +10,10 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT
 from ivslab_plugin.deploy import build_backend, deploy_config_path, head_kind
-from ivslab_plugin.deploy.backends import TorchBackend
 from ivslab_plugin.deploy.configs import check_deploy_config
-from ivslab_plugin.deploy.export import export_model
-from ivslab_plugin.deploy.parity import check_parity, synthetic_samples
+from ivslab_plugin.deploy.convert.mmdeploy import export_model
+from ivslab_plugin.deploy.infer.backends import TorchBackend
+from ivslab_plugin.deploy.verify.parity import check_parity, synthetic_samples
 
 DEPLOY_CONFIGS = sorted(
     glob.glob(osp.join(REPO_ROOT, 'configs', 'ivslab', 'deploy', '*.py')))
@@ -115,7 +115,7 @@ def test_sdk_export_loads_in_pose_detector(tiny_models, simcc_sdk_export):
 
     cfg, ckpt = tiny_models['simcc']
     report = check_parity(TorchBackend(cfg, ckpt, flip_test=False),
-                          build_backend(sdk_dir), synthetic_samples(4),
+                          build_backend(sdk_dir, sdk=True), synthetic_samples(4),
                           px_tol=1.0)
     assert report.passed, report.lines()
 
@@ -136,7 +136,7 @@ def test_sdk_pipeline_gets_the_config_padding(tmp_path):
                 if t['type'] == 'TopDownGetBboxCenterScale']
     assert paddings == [1.4]
     assert result.notes
-    assert build_backend(result.sdk_dir).bbox_padding == 1.4
+    assert build_backend(result.sdk_dir, sdk=True).bbox_padding == 1.4
 
 
 def test_export_bad_inputs(tiny_models, tmp_path):
@@ -153,7 +153,7 @@ def test_export_bad_inputs(tiny_models, tmp_path):
 def test_sdk_decoding_follows_the_codec(tmp_path):
     """MMDeploy writes `post_process: default` for every MSRAHeatmap; a DARK
     (unbiased) codec gets the SDK's `unbiased` decoding."""
-    from ivslab_plugin.deploy.export import fix_sdk_decoding
+    from ivslab_plugin.deploy.convert.mmdeploy import fix_sdk_decoding
     decode = dict(component='TopdownHeatmapSimpleHeadDecode',
                   params=dict(post_process='default', unbiased=True))
     info = dict(pipeline=dict(tasks=[dict(type='Task', transforms=[]), decode]))

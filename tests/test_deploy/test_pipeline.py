@@ -21,7 +21,7 @@ from ivslab_plugin.deploy import (
     fit_box_transform,
     rightmost_first,
 )
-from ivslab_plugin.deploy.pipeline import IDENTITY
+from ivslab_plugin.deploy.infer.pipeline import IDENTITY
 
 
 def test_pipeline_reproduces_the_topdown_test(tiny_models, synthetic_data,
@@ -61,11 +61,9 @@ def test_every_backend_gives_the_same_output(tiny_models, simcc_sdk_export,
     backends = [
         TorchBackend(cfg, ckpt, flip_test=False),
         build_backend(simcc_sdk_export.backend_files[0]),
+        # mmdeploy-runtime is a pinned requirement: no silent skip
+        build_backend(simcc_sdk_export.sdk_dir, sdk=True),
     ]
-    try:
-        backends.append(build_backend(simcc_sdk_export.sdk_dir))
-    except ImportError:
-        pass  # mmdeploy-runtime missing: the SDK test says so
     results = [FaceLandmarkPipeline(b)(path, boxes) for b in backends]
     for faces in results:
         assert len(faces) == 2
@@ -165,8 +163,8 @@ def test_image_inputs(tiny_models, two_face_image):
 def test_imports_stay_light():
     """MMDeploy is imported only when exporting or running ONNX Runtime."""
     code = ('import sys, ivslab_plugin, ivslab_plugin.deploy, '
-            'ivslab_plugin.deploy.cli, ivslab_plugin.deploy.submission, '
-            'ivslab_plugin.deploy.demo; '
+            'ivslab_plugin.deploy.cli, ivslab_plugin.deploy.infer.submission, '
+            'ivslab_plugin.deploy.infer.demo; '
             'assert "mmdeploy" not in sys.modules, "mmdeploy imported"')
     proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)

@@ -1,7 +1,7 @@
 """Embedded runtimes (ncnn, LiteRT, INT8) as backends, and the benchmark.
 
 Parity tolerances are the per-runtime ones of
-``ivslab_plugin.deploy.parity.RUNTIME_TOLERANCES`` (fp32: raw 1e-3
+``ivslab_plugin.deploy.verify.parity.RUNTIME_TOLERANCES`` (fp32: raw 1e-3
 absolute, keypoints max 0.05 px; INT8: raw 0.25 of the max |output|,
 keypoints median 2 px).
 """
@@ -13,19 +13,14 @@ import onnx
 import pytest
 
 from ivslab_plugin.deploy import FaceLandmarkPipeline, build_backend
-from ivslab_plugin.deploy.backends import TorchBackend
-from ivslab_plugin.deploy.parity import check_runtime_parity, synthetic_samples
-from ivslab_plugin.deploy.runtimes import (
-    NcnnBackend,
-    TFLiteBackend,
-    calibration_crops,
-    evaluate_runner,
-    export_ncnn,
-    load_estimator,
-    quantize_onnx_int8,
-    torch_runner,
-)
-from ivslab_plugin.deploy.runtimes.registry import export_runtime, make_runner
+from ivslab_plugin.deploy.convert.ncnn import export_ncnn
+from ivslab_plugin.deploy.convert.ort_int8 import quantize_onnx_int8
+from ivslab_plugin.deploy.convert.registry import export_runtime, make_runner
+from ivslab_plugin.deploy.data import calibration_crops
+from ivslab_plugin.deploy.infer.backends import NcnnBackend, TFLiteBackend, TorchBackend
+from ivslab_plugin.deploy.model import load_estimator, torch_runner
+from ivslab_plugin.deploy.verify.accuracy import evaluate_runner
+from ivslab_plugin.deploy.verify.parity import check_runtime_parity, synthetic_samples
 
 LITERT_REASON = ('litert-torch (the TFLite converter) is an optional extra '
                  'not installed here: IVSLAB_EXTRAS=requirements/litert.txt '
@@ -154,7 +149,7 @@ def test_tflite_fp32_and_int8(heatmap, crops, reference, samples, tmp_path):
     report = check_runtime_parity(reference, backend, samples, 'tflite')
     assert report.passed, '\n'.join(report.lines())
 
-    from ivslab_plugin.deploy.runtimes import quantize_tflite_int8
+    from ivslab_plugin.deploy.convert.tflite import quantize_tflite_int8
     int8_types = {}
     for head in (False, True):
         work = str(tmp_path / f'int8_head{int(head)}')
@@ -193,7 +188,7 @@ def test_bad_runtime_files(heatmap, tmp_path):
 
 
 def test_benchmark_tool(heatmap, synthetic_data, tmp_path, capsys):
-    from ivslab_plugin.deploy.benchmark import benchmark_main
+    from ivslab_plugin.apis.benchmark import benchmark_main
     cfg, ckpt = heatmap
     work = tmp_path / 'bench'
     argv = ['--model', 'tiny', cfg, ckpt, '--int8', 'tiny', '--runtimes',

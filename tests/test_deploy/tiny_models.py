@@ -166,3 +166,23 @@ def train_briefly(cfg_path: str, ckpt: str, data_root: str, iters: int = 60,
     torch.save({'state_dict': model.state_dict(),
                 'meta': {'dataset_meta': None}}, ckpt)
     return ckpt
+
+
+def write_config_model(cfg_path: str, tmp_dir: str, name: str,
+                       seed: int = 0) -> tuple:
+    """A randomly initialised checkpoint of a repository config (e.g. the
+    shipped student), with a copy of the config beside it.
+
+    Returns:
+        tuple: (config path, checkpoint path).
+    """
+    from mmpose.registry import MODELS
+    cfg = Config.fromfile(cfg_path)
+    out_cfg = osp.join(tmp_dir, f'{name}.py')
+    cfg.dump(out_cfg)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    ckpt = osp.join(tmp_dir, f'{name}.pth')
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': None}}, ckpt)
+    return out_cfg, ckpt

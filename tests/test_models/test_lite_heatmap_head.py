@@ -66,14 +66,14 @@ def test_student_exports_to_onnx_and_matches(tmp_path):
     import onnx
     import onnxruntime as ort
 
-    from ivslab_plugin.apis.complexity import _TensorForward
+    from ivslab_plugin.deploy.model import TensorGraph
     cfg, _ = model_cfg('heatmap', 'student')
     model = MODELS.build(cfg)
     model.init_weights()
     model.eval()
     x = torch.randn(1, 3, 32, 32)
     path = str(tmp_path / 'student.onnx')
-    torch.onnx.export(_TensorForward(model).eval(), (x, ), path, opset_version=13,
+    torch.onnx.export(TensorGraph(model).eval(), (x, ), path, opset_version=13,
                       input_names=['input'], output_names=['heatmaps'])
     ops = {n.op_type for n in onnx.load(path).graph.node}
     assert 'ConvTranspose' not in ops and 'Resize' in ops

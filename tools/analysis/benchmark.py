@@ -8,7 +8,7 @@ plot. See docs/embedded.md.
 import sys
 
 import ivslab_plugin  # noqa: F401  (compat fixes, registration)
-from ivslab_plugin.deploy.benchmark import benchmark_main
+from ivslab_plugin.apis.benchmark import benchmark_main
 
 if __name__ == '__main__':
     sys.exit(benchmark_main())

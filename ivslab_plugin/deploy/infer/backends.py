@@ -1,4 +1,5 @@
-"""One interface to a landmark model on any backend.
+"""One interface to a landmark model on any backend, with the full stack
+(PyTorch, MMPose's pipeline and decoding, MMDeploy).
 
 A backend takes a BGR image and TSV-style face boxes (xyxy, the square of
 side ``scale * 200`` around the centre, as in the annotation files) and
@@ -18,12 +19,17 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from .configs import bbox_padding, check_deploy_config, load_cfg, with_absolute_metainfo
-
-#: Files that ``export_model`` writes beside the backend files, so a backend
-#: can be rebuilt from the work directory alone.
-MODEL_CONFIG_NAME = 'model_config.py'
-DEPLOY_CONFIG_NAME = 'deploy_config.py'
+from ..configs import (
+    DEPLOY_CONFIG_NAME,
+    MODEL_CONFIG_NAME,
+    bbox_padding,
+    check_deploy_config,
+    load_cfg,
+    model_config_beside,
+    with_absolute_metainfo,
+)
+from ..lite.runtimes import NcnnRunner, Runner, TFLiteRunner
+from ..model import load_estimator
 
 Prediction = Tuple[np.ndarray, np.ndarray]
 
@@ -300,6 +306,90 @@ class SdkBackend(LandmarkBackend):
         return out[..., :2].copy(), out[..., 2].copy()
 
 
+class RuntimeBackend(_TopdownBackend):
+    """A landmark backend around a raw-network runner (ncnn, LiteRT): the
+    config's test pipeline crops, the runner runs the network, the config's
+    head decodes (the same ``decode`` and ``add_pred_to_datasample`` that
+    PyTorch uses), so every runtime returns what :class:`TorchBackend`
+    returns. The estimator is built without weights: only its data
+    pre-processor and its head's codec are used.
+
+    Args:
+        runner: raw network, (B, 3, H, W) -> list of outputs.
+        model_config (str | Config): the model config.
+        name (str): backend name in reports.
+    """
+
+    def __init__(self, runner: Runner, model_config: Union[str, Config],
+                 name: str) -> None:
+        cfg = with_absolute_metainfo(load_cfg(model_config))
+        self.model_cfg = cfg
+        self.pipeline, self.dataset_meta = _pipeline_and_meta(cfg)
+        self.model = load_estimator(cfg)
+        self.model.dataset_meta = self.dataset_meta
+        self.runner = runner
+        self.name = name
+
+    def raw_outputs(self, inputs: torch.Tensor) -> List[np.ndarray]:
+        return self.runner(inputs.contiguous().numpy().astype(np.float32))
+
+    def _run(self, samples: List[dict]) -> list:
+        from mmengine.dataset import pseudo_collate
+        with torch.no_grad():
+            data = self.model.data_preprocessor(pseudo_collate(samples), False)
+        return decode_outputs(self.model, self.raw_outputs(data['inputs']),
+                              data['data_samples'])
+
+
+def decode_outputs(model: torch.nn.Module, outputs: Sequence[np.ndarray],
+                   data_samples: list) -> list:
+    """MMPose's decoding of raw network outputs into image-space keypoints
+    (``head.decode`` then ``add_pred_to_datasample``), as
+    ``TopdownPoseEstimator.predict`` does without flip test."""
+    feats = tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in outputs)
+    preds = model.head.decode(feats if len(feats) > 1 else feats[0])
+    return model.add_pred_to_datasample(preds, None, data_samples)
+
+
+def _one_file(path: str, suffix: str) -> str:
+    """``path`` itself, or the one ``*suffix`` file in the folder ``path``."""
+    if not osp.isdir(path):
+        return path
+    found = sorted(glob.glob(osp.join(path, '*' + suffix)))
+    if len(found) != 1:
+        raise FileNotFoundError(f'{path}: expected one *{suffix} file, '
+                                f'found {len(found)}')
+    return found[0]
+
+
+class NcnnBackend(RuntimeBackend):
+    """An ncnn model (``.ncnn.param`` + ``.ncnn.bin``, or their folder) with
+    the model config saved beside it."""
+
+    def __init__(self, param: str,
+                 model_config: Union[str, Config, None] = None,
+                 num_threads: int = 1) -> None:
+        param = _one_file(param, '.ncnn.param')
+        # the config first: a missing config is the likelier mistake
+        model_config = model_config or model_config_beside(param)
+        super().__init__(NcnnRunner(param, num_threads), model_config, 'ncnn')
+        self.files = [param, param[:-len('.ncnn.param')] + '.ncnn.bin']
+
+
+class TFLiteBackend(RuntimeBackend):
+    """A ``.tflite`` model (or its folder) with the model config saved
+    beside it."""
+
+    def __init__(self, path: str,
+                 model_config: Union[str, Config, None] = None,
+                 num_threads: int = 1) -> None:
+        path = _one_file(path, '.tflite')
+        model_config = model_config or model_config_beside(path)
+        super().__init__(TFLiteRunner(path, num_threads), model_config,
+                         'tflite')
+        self.files = [path]
+
+
 def _sdk_num_keypoints(sdk_dir: str) -> int:
     """Keypoint count of an SDK model, from the model config saved beside
     it by :func:`export_model` (51, the ivslab markup, without one)."""
@@ -321,38 +411,40 @@ def _beside(work_dir: str, name: str) -> str:
 def build_backend(model: str,
                   config: Union[str, Config, None] = None,
                   deploy_config: Union[str, Config, None] = None,
-                  device: str = 'cpu') -> LandmarkBackend:
+                  device: str = 'cpu',
+                  sdk: bool = False) -> LandmarkBackend:
     """A backend chosen by what ``model`` is.
 
     Args:
         model (str): a ``.pth`` checkpoint (needs ``config``), an ``.onnx``
             file (ONNX Runtime, fp32, fp16 or INT8), a ``.ncnn.param`` file
-            (ncnn), a ``.tflite`` file (LiteRT), or a directory: an SDK
-            directory (with ``pipeline.json``) or an export work directory
-            holding exactly one model file of one of those kinds.
+            (ncnn), a ``.tflite`` file (LiteRT), or an export folder holding
+            exactly one model file of one of those kinds (its ``fp32/`` and
+            ``detector/`` subfolders are not searched).
         config (str | Config, optional): the model config (default for
             exported files: ``model_config.py`` beside them).
         deploy_config (str | Config, optional): the deploy config (ONNX).
         device (str): device name (ncnn and LiteRT run on the CPU).
+        sdk (bool): run the folder's MMDeploy SDK files (``pipeline.json``)
+            instead of its model file. The SDK crops and decodes in its own
+            C++ code; the model file is what the export's parity check
+            measured, so it is the default.
     """
+    if sdk:
+        return SdkBackend(model, device)
     if osp.isdir(model):
-        if osp.isfile(osp.join(model, 'pipeline.json')):
-            return SdkBackend(model, device)
         found = [f for pattern in ('*.onnx', '*.ncnn.param', '*.tflite')
                  for f in sorted(glob.glob(osp.join(model, pattern)))]
         if len(found) != 1:
             raise FileNotFoundError(
-                f'{model}: expected an SDK directory (pipeline.json) or one '
-                f'.onnx, .ncnn.param or .tflite file, found {len(found)}: '
-                f'{[osp.basename(f) for f in found]}')
+                f'{model}: expected one .onnx, .ncnn.param or .tflite file, '
+                f'found {len(found)}: {[osp.basename(f) for f in found]}')
         model = found[0]
     if model.endswith('.onnx'):
         return OnnxRuntimeBackend(model, config, deploy_config, device)
     if model.endswith('.ncnn.param'):
-        from .runtimes.ncnn import NcnnBackend
         return NcnnBackend(model, config)
     if model.endswith('.tflite'):
-        from .runtimes.tflite import TFLiteBackend
         return TFLiteBackend(model, config)
     if model.endswith('.pth'):
         if config is None:
@@ -360,4 +452,4 @@ def build_backend(model: str,
         return TorchBackend(config, model, device)
     raise ValueError(f'cannot tell the backend of {model!r}: give a .pth '
                      'checkpoint, an .onnx, .ncnn.param or .tflite file, or '
-                     'an SDK directory')
+                     'an export folder')

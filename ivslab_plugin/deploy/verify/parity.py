@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .backends import LandmarkBackend, OnnxRuntimeBackend, SdkBackend, TorchBackend
+from ..infer.backends import LandmarkBackend, OnnxRuntimeBackend, SdkBackend, TorchBackend
 
 #: Default tolerances: (raw outputs, keypoints in image pixels). fp32 raw
 #: outputs are compared in absolute terms; fp16 ones relative to the largest
@@ -197,7 +197,7 @@ def output_names(backend: LandmarkBackend) -> List[str]:
     """Names of a backend's raw outputs (as in the ONNX deploy configs)."""
     if isinstance(backend, OnnxRuntimeBackend):
         return list(backend.deploy_cfg.onnx_config.output_names)
-    from .configs import head_kind
+    from ..configs import head_kind
     return ['simcc_x', 'simcc_y'] if head_kind(backend.model_cfg) == 'simcc' \
         else ['output']
 

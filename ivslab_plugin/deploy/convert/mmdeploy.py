@@ -15,8 +15,13 @@ from typing import List, Optional, Union
 import numpy as np
 from mmengine.config import Config
 
-from .backends import DEPLOY_CONFIG_NAME, MODEL_CONFIG_NAME
-from .configs import bbox_padding, check_deploy_config, load_cfg
+from ..configs import (
+    DEPLOY_CONFIG_NAME,
+    MODEL_CONFIG_NAME,
+    bbox_padding,
+    check_deploy_config,
+    load_cfg,
+)
 
 
 @dataclass

@@ -21,14 +21,19 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .runtimes.common import Runner, crop_shape, load_estimator, torch_runner
-from .runtimes.registry import (
+from ivslab_plugin.deploy.configs import load_cfg
+from ivslab_plugin.deploy.convert.registry import (
     RUNTIMES,
     export_runtime,
     make_runner,
     missing_packages,
     model_size_mb,
 )
+from ivslab_plugin.deploy.data import calibration_crops
+from ivslab_plugin.deploy.model import Runner, crop_shape, load_estimator, torch_runner
+from ivslab_plugin.deploy.verify.accuracy import evaluate_runner
+
+from .complexity import model_complexity
 
 
 @dataclass
@@ -161,10 +166,6 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
     Returns:
         (rows, conditions).
     """
-    from ..apis.complexity import model_complexity
-    from .configs import load_cfg
-    from .runtimes.data import calibration_crops, evaluate_runner
-
     if keep_head_fp32 not in ('no', 'yes', 'both'):
         raise ValueError(f"keep_head_fp32 must be 'no', 'yes' or 'both', "
                          f'got {keep_head_fp32!r}')

@@ -16,8 +16,7 @@ from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from ..backends import DEPLOY_CONFIG_NAME, MODEL_CONFIG_NAME
-from .common import copy_configs
+from ..configs import DEPLOY_CONFIG_NAME, MODEL_CONFIG_NAME, copy_configs
 
 #: Per-channel QDQ (``DequantizeLinear`` with ``axis``) needs opset 13.
 PER_CHANNEL_OPSET = 13
@@ -116,25 +115,3 @@ def quantize_onnx_int8(onnx_file: str, work_dir: str, crops: np.ndarray,
     if osp.abspath(work_dir) != src:
         copy_configs(src, work_dir, [MODEL_CONFIG_NAME, DEPLOY_CONFIG_NAME])
     return out
-
-
-class OrtRunner:
-    """A plain ONNX Runtime session with a fixed thread count (MMDeploy's
-    wrapper leaves the count to ONNX Runtime, i.e. all cores)."""
-
-    def __init__(self, onnx_file: str, num_threads: int = 1) -> None:
-        import onnxruntime as ort
-        if not osp.isfile(onnx_file):
-            raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = num_threads
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            onnx_file, opts, providers=['CPUExecutionProvider'])
-        self.input_name = self.session.get_inputs()[0].name
-
-    def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
-        # static exports take batch 1: run crop by crop
-        outs = [self.session.run(None, {self.input_name: x[None]})
-                for x in np.asarray(inputs, np.float32)]
-        return [np.concatenate(parts) for parts in zip(*outs)]

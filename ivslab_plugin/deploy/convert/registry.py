@@ -9,7 +9,7 @@ import numpy as np
 from mmengine.config import Config
 
 from ..configs import load_cfg
-from .common import Runner
+from ..lite.runtimes import NCNN_BIN, NCNN_PARAM, Runner, open_runner
 
 #: Runtimes after PyTorch, in report order. ``*-int8`` need calibration
 #: crops; ``onnxruntime`` is MMDeploy's export (fp32, batch 1).
@@ -38,16 +38,30 @@ def missing_packages(runtime: str) -> List[str]:
 def export_runtime(runtime: str, model_config: Union[str, Config],
                    checkpoint: str, work_dir: str,
                    crops: Optional[np.ndarray] = None,
-                   keep_head_fp32: bool = False) -> str:
+                   keep_head_fp32: bool = False,
+                   bundle: bool = True) -> str:
     """Export a checkpoint to one runtime in ``work_dir``.
 
     INT8 runtimes first write the fp32 model to ``work_dir/fp32`` (so
     ``work_dir`` itself holds one model file and loads with
-    ``build_backend(work_dir)``), then quantize it with ``crops``.
+    ``build_backend(work_dir)``), then quantize it with ``crops``. With
+    ``bundle``, ``work_dir`` also gets the device code
+    (:func:`~.bundle.write_bundle`): it then runs on its own.
 
     Returns:
         str: the model file (``.onnx``, ``.ncnn.param`` or ``.tflite``).
     """
+    path = _export(runtime, model_config, checkpoint, work_dir, crops,
+                   keep_head_fp32)
+    if bundle:
+        from .bundle import write_bundle
+        write_bundle(model_config, path)
+    return path
+
+
+def _export(runtime: str, model_config: Union[str, Config], checkpoint: str,
+            work_dir: str, crops: Optional[np.ndarray],
+            keep_head_fp32: bool) -> str:
     missing = missing_packages(runtime)
     if missing:
         raise ImportError(f'runtime {runtime} needs {missing}')
@@ -58,7 +72,7 @@ def export_runtime(runtime: str, model_config: Union[str, Config],
     fp32_dir = osp.join(work_dir, 'fp32') if int8 else work_dir
     if runtime.startswith('onnxruntime'):
         from ..configs import deploy_config_path
-        from ..export import export_model
+        from .mmdeploy import export_model
         fp32 = export_model(cfg, checkpoint, fp32_dir,
                             deploy_config_path(cfg)).backend_files[0]
         if not int8:
@@ -77,22 +91,13 @@ def export_runtime(runtime: str, model_config: Union[str, Config],
 
 def make_runner(path: str, num_threads: int = 1) -> Runner:
     """The raw-network runner of an exported file, by its extension."""
-    if path.endswith('.onnx'):
-        from .ort_int8 import OrtRunner
-        return OrtRunner(path, num_threads)
-    if path.endswith('.ncnn.param'):
-        from .ncnn import NcnnRunner
-        return NcnnRunner(path, num_threads)
-    if path.endswith('.tflite'):
-        from .tflite import TFLiteRunner
-        return TFLiteRunner(path, num_threads)
-    raise ValueError(f'cannot tell the runtime of {path!r}')
+    return open_runner(path, num_threads)
 
 
 def model_files(path: str) -> List[str]:
     """Every file a model needs at run time (ncnn: param and bin)."""
-    if path.endswith('.ncnn.param'):
-        return [path, path[:-len('.param')] + '.bin']
+    if path.endswith(NCNN_PARAM):
+        return [path, path[:-len(NCNN_PARAM)] + NCNN_BIN]
     return [path]
 
 

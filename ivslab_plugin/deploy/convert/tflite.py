@@ -1,7 +1,7 @@
 """LiteRT (TFLite): convert with ``litert-torch``, run with ``ai-edge-litert``.
 
 Why ``litert-torch``: it converts the PyTorch module directly (torch.export,
-no ONNX hop) and quantizes with PT2E on the same graph, and it installs with
+no ONNX hop), and it installs with
 this stack's pins (torch 2.13, numpy 1.26.4, protobuf 3.20.2). ``onnx2tf``
 needs TensorFlow, whose wheels require ``protobuf>=3.20.3`` (this stack pins
 3.20.2 for ``onnxconverter-common``) and add ~600 MB more. ``litert-torch``
@@ -14,33 +14,23 @@ INT8: ``ai-edge-quantizer`` (Google's TFLite quantizer, a litert-torch
 dependency) on the fp32 ``.tflite``: static int8 weights (per channel) and
 activations, calibrated on the same face crops as ONNX Runtime. The
 recipe quantizes the model's input and output too (int8 tensors, as NPUs
-want them); :class:`TFLiteRunner` converts with their scale and zero
-point. (litert-torch's own PT2E path fails on this backbone: its
-``adaptive_avg_pool2d`` annotator rejects the node torch 2.13's export makes
-of CSPNeXt's channel attention pooling.)
+want them); the runner (``lite.runtimes.TFLiteRunner``) converts with their
+scale and zero point. litert-torch's own quantization path is not used: it
+fails on this backbone (its ``adaptive_avg_pool2d`` annotator rejects the
+node torch 2.13's export makes of CSPNeXt's channel attention pooling).
 """
 from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import List, Union
+from typing import Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..backends import MODEL_CONFIG_NAME
-from ..configs import load_cfg
-from .common import (
-    RuntimeBackend,
-    TensorGraph,
-    copy_configs,
-    crop_shape,
-    find_one,
-    load_estimator,
-    model_config_beside,
-    save_model_config,
-)
+from ..configs import MODEL_CONFIG_NAME, copy_configs, load_cfg, save_model_config
+from ..model import TensorGraph, crop_shape, load_estimator
 
 INSTALL_HINT = ('litert-torch is an optional extra: '
                 'IVSLAB_EXTRAS=requirements/litert.txt make install')
@@ -137,82 +127,3 @@ def quantize_tflite_int8(float_model: str, work_dir: str, crops: np.ndarray,
     if osp.abspath(work_dir) != src:
         copy_configs(src, work_dir, [MODEL_CONFIG_NAME])
     return path
-
-
-class TFLiteRunner:
-    """A ``.tflite`` model in ``ai_edge_litert``'s interpreter (CPU, XNNPACK
-    delegate by default, as on a phone's CPU).
-
-    Args:
-        path (str): the ``.tflite`` file.
-        num_threads (int): interpreter threads.
-    """
-
-    def __init__(self, path: str, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'TFLite file not found: {path}')
-        try:
-            self.interpreter = Interpreter(model_path=path,
-                                           num_threads=num_threads)
-            self.interpreter.allocate_tensors()
-        except ValueError as err:
-            raise ValueError(f'{path}: not a valid TFLite model ({err})') \
-                from err
-        self.input = self.interpreter.get_input_details()[0]
-        # litert-torch names outputs output_0, output_1, ... in the module's
-        # order; sort by name so a SimCC pair keeps (x, y) order.
-        self.outputs = sorted(self.interpreter.get_output_details(),
-                              key=lambda d: d['name'])
-
-    def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
-        outs = []
-        for crop in np.asarray(inputs, np.float32):
-            self.interpreter.set_tensor(self.input['index'],
-                                        _quantize(crop[None], self.input))
-            self.interpreter.invoke()
-            outs.append([
-                _dequantize(self.interpreter.get_tensor(d['index']), d)
-                for d in self.outputs
-            ])
-        return [np.concatenate(parts) for parts in zip(*outs)]
-
-
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
-    """Float input to the tensor's type: a fully quantized model (what
-    ai-edge-quantizer's static recipe writes) takes int8 with the input's
-    scale and zero point."""
-    dtype = np.dtype(detail['dtype'])
-    if dtype.kind == 'f':
-        return x.astype(dtype)
-    scale, zero = detail['quantization']
-    info = np.iinfo(dtype)
-    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
-
-
-def _dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
-    if np.dtype(detail['dtype']).kind == 'f':
-        return q.astype(np.float32)
-    scale, zero = detail['quantization']
-    return ((q.astype(np.float32) - zero) * scale).astype(np.float32)
-
-
-class TFLiteBackend(RuntimeBackend):
-    """A ``.tflite`` model as a landmark backend.
-
-    Args:
-        path (str): the ``.tflite`` file, or a directory holding one.
-        model_config (str | Config, optional): defaults to the
-            ``model_config.py`` beside the file.
-        num_threads (int): interpreter threads.
-    """
-
-    def __init__(self, path: str,
-                 model_config: Union[str, Config, None] = None,
-                 num_threads: int = 1) -> None:
-        if osp.isdir(path):
-            path = find_one(path, '*.tflite')
-        model_config = model_config or model_config_beside(path)
-        super().__init__(TFLiteRunner(path, num_threads), model_config,
-                         'tflite')
-        self.files = [path]

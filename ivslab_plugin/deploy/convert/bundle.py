@@ -1,0 +1,130 @@
+"""Make an export folder run on its own: the device code, a spec and a
+launcher beside the model.
+
+After :func:`write_bundle`, ``DIR/run_model.py image_list.txt out_dir``
+runs where only numpy, opencv-python-headless and the model's runtime are
+installed: ``DIR/ivslab_lite/`` is a copy of :mod:`ivslab_plugin.deploy.lite`
+(the code the tests run in place), ``DIR/landmarks.json`` says how to crop
+and decode (from the model config, so no config is parsed on the device),
+and ``DIR/detector/`` holds BlazeFace when it is in the cache.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import shutil
+from typing import Dict, Optional, Union
+
+from mmengine.config import Config
+
+from ivslab_plugin.datasets.tsv import SCALE_MARGIN
+from ivslab_plugin.evaluation.face_metric import NORMALISERS
+
+from .. import lite
+from ..assets import cached_blazeface
+from ..configs import bbox_padding, load_cfg
+from ..lite.detect import BLAZEFACE_TO_TSV
+from ..lite.runtimes import INSTALL, runtime_of
+from ..lite.spec import SPEC_NAME, write_spec
+
+LITE_DIR = 'ivslab_lite'
+LAUNCHER = '''#!/usr/bin/env python3
+"""Facial landmarks with this folder's model, without PyTorch.
+
+    python run_model.py image_list.txt out_dir      # one .pts .txt per image
+    python run_model.py --help                      # demo, timing, tracking
+
+Install on the device: pip install numpy opencv-python-headless {package}
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from ivslab_lite.app import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main(bundle_dir=HERE))
+'''
+
+#: Pupil (eye-centroid) indices by markup size, for the jitter figure.
+_PUPILS = {51: NORMALISERS['ivslab']['pupil'], 68: NORMALISERS['300w']['pupil'],
+           98: NORMALISERS['wflw']['pupil'], 29: NORMALISERS['cofw']['pupil']}
+
+
+def codec_spec(model_cfg: Config) -> Dict:
+    """The decoding part of the spec, from the head's codec."""
+    model = model_cfg.model.student if 'student' in model_cfg.model else \
+        model_cfg.model
+    codec = model.head.get('decoder') or model_cfg.get('codec')
+    if codec is None:
+        raise ValueError('the model config has no codec (head.decoder)')
+    if codec['type'] == 'MSRAHeatmap':
+        return dict(type='heatmap', heatmap_size=list(codec['heatmap_size']),
+                    unbiased=bool(codec.get('unbiased', False)),
+                    blur_kernel_size=int(codec.get('blur_kernel_size', 11)))
+    if codec['type'] == 'SimCCLabel':
+        if codec.get('use_dark', False):
+            raise ValueError('SimCC with DARK decoding is not supported on '
+                             'the device; export a model with use_dark=False')
+        return dict(type='simcc', split_ratio=float(codec.get('simcc_split_ratio', 2.0)))
+    raise ValueError(f'codec {codec["type"]!r} has no device decoder (use '
+                     'MSRAHeatmap or SimCCLabel)')
+
+
+def bundle_spec(model_cfg: Union[str, Config], model_file: str) -> Dict:
+    """The ``landmarks.json`` content for a model file exported from a
+    config (paths relative to the model file's folder)."""
+    cfg = load_cfg(model_cfg)
+    model = cfg.model.student if 'student' in cfg.model else cfg.model
+    pre = model.data_preprocessor
+    k = int(model.head.out_channels)
+    w, h = cfg.codec.input_size if 'codec' in cfg else cfg.input_size
+    return dict(
+        model=osp.basename(model_file), runtime=runtime_of(model_file),
+        input_size=[int(w), int(h)], mean=[float(v) for v in pre.mean],
+        std=[float(v) for v in pre.std], bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)),
+        bbox_padding=bbox_padding(cfg), codec=codec_spec(cfg), num_keypoints=k,
+        box_margin=SCALE_MARGIN,
+        pupil_indices=[list(map(int, idx)) for idx in _PUPILS[k]] if k in _PUPILS else None)
+
+
+def write_bundle(model_cfg: Union[str, Config], model_file: str,
+                 detector: Optional[str] = 'short') -> str:
+    """Turn the folder of an exported model file into a bundle.
+
+    Args:
+        model_cfg (str | Config): the config the model was exported from.
+        model_file (str): the ``.tflite``, ``.onnx`` or ``.ncnn.param`` file.
+        detector (str, optional): the BlazeFace variant to ship (``'short'``
+            or ``'full'``) when it is in the cache (``python -m
+            ivslab_plugin.deploy.assets``); None ships none. Without it the
+            bundle uses OpenCV's Haar cascade.
+
+    Returns:
+        str: the bundle folder.
+    """
+    out = osp.dirname(osp.abspath(model_file))
+    spec = bundle_spec(model_cfg, model_file)
+    src = osp.dirname(lite.__file__)
+    dst = osp.join(out, LITE_DIR)
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(dst)
+    for name in sorted(os.listdir(src)):
+        if name.endswith('.py'):
+            shutil.copyfile(osp.join(src, name), osp.join(dst, name))
+    blazeface = cached_blazeface(detector) if detector else None
+    if blazeface:
+        os.makedirs(osp.join(out, 'detector'), exist_ok=True)
+        rel = osp.join('detector', osp.basename(blazeface))
+        shutil.copyfile(blazeface, osp.join(out, rel))
+        t = BLAZEFACE_TO_TSV[detector]
+        spec['detector'] = dict(type='blazeface', file=rel, variant=detector,
+                                iou_thr=0.3,
+                                box_transform=[t.scale, t.shift_x, t.shift_y])
+    write_spec(spec, osp.join(out, SPEC_NAME))
+    launcher = osp.join(out, 'run_model.py')
+    with open(launcher, 'w', encoding='utf-8') as f:
+        f.write(LAUNCHER.format(package=INSTALL[spec['runtime']]))
+    os.chmod(launcher, 0o755)
+    return out

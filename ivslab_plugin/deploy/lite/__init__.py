@@ -1,0 +1,20 @@
+"""On-device face landmarks: numpy, OpenCV and one runtime, no PyTorch.
+
+Every export copies this package as ``ivslab_lite/`` into its folder, next
+to the model, a ``landmarks.json`` spec (:mod:`.spec`) and ``run_model.py``,
+so the folder runs where only ``numpy``, ``opencv-python-headless`` and the
+model's runtime (``ai-edge-litert``, ``onnxruntime`` or ``ncnn``) are
+installed. Its modules import nothing but the standard library, numpy and
+cv2 at module level, and import each other relatively, so the copy is the
+same code that the tests run in place.
+"""
+from .detect import BoxTransform, FaceDetector, open_detector
+from .landmarks import LandmarkModel, decode_heatmaps, decode_simcc
+from .spec import SPEC_NAME, SPEC_VERSION, BundleError, load_spec
+from .track import FaceTracker, OneEuroFilter
+
+__all__ = [
+    'BoxTransform', 'FaceDetector', 'open_detector', 'LandmarkModel',
+    'decode_heatmaps', 'decode_simcc', 'SPEC_NAME', 'SPEC_VERSION',
+    'BundleError', 'load_spec', 'FaceTracker', 'OneEuroFilter'
+]

@@ -1,0 +1,218 @@
+"""Crop, run and decode: face boxes -> landmarks, as MMPose does it.
+
+Each step mirrors the MMPose code the model was trained and tested with,
+so the bundle gives ``tools/test.py``'s landmarks:
+
+- crop: ``GetBBoxCenterScale`` (padding), ``TopdownAffine`` (aspect ratio
+  fixed to the input's, ``get_warp_matrix`` without rotation, bilinear
+  ``cv2.warpAffine``), ``PoseDataPreprocessor`` (BGR -> RGB, mean/std);
+- decode: ``MSRAHeatmap`` (argmax with the quarter-cell shift, or DARK with
+  ``unbiased``) or ``SimCCLabel`` (argmax / split ratio), then
+  ``TopdownPoseEstimator.add_pred_to_datasample`` back to the image.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from .runtimes import Runner, open_runner
+from .spec import BundleError, load_spec
+
+Prediction = Tuple[np.ndarray, np.ndarray]
+
+
+def center_scale(boxes: np.ndarray, padding: float,
+                 input_size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Crop centres and sizes (N, 2) of xyxy face boxes (N, 4): padded,
+    then widened to the input's aspect ratio."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    scale = (boxes[:, 2:] - boxes[:, :2]) * padding
+    center = (boxes[:, 2:] + boxes[:, :2]) * 0.5
+    aspect = input_size[0] / input_size[1]
+    w, h = scale[:, :1], scale[:, 1:]
+    scale = np.where(w > h * aspect, np.hstack([w, w / aspect]),
+                     np.hstack([h * aspect, h]))
+    return center, scale
+
+
+def warp_matrix(center: np.ndarray, scale: np.ndarray,
+                input_size: Tuple[int, int]) -> np.ndarray:
+    """The 2x3 image -> crop affine matrix (MMPose's ``get_warp_matrix``
+    at rotation 0)."""
+    dst_w, dst_h = input_size
+    src = np.zeros((3, 2), dtype=np.float32)
+    dst = np.zeros((3, 2), dtype=np.float32)
+    src[0] = center
+    src[1] = center + np.array([scale[0] * -0.5, 0.])
+    dst[0] = [dst_w * 0.5, dst_h * 0.5]
+    dst[1] = np.array([dst_w * 0.5, dst_h * 0.5]) + np.array([dst_w * -0.5, 0.])
+    for pts in (src, dst):  # the third point: (p0 - p1) turned 90 degrees
+        d = pts[0] - pts[1]
+        pts[2] = pts[1] + np.r_[-d[1], d[0]]
+    return cv2.getAffineTransform(np.float32(src), np.float32(dst))
+
+
+def gaussian_blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
+    """MMPose's DARK modulation: a Gaussian blur of each (K, H, W) map with
+    zero borders, rescaled to the map's original maximum."""
+    border = (kernel - 1) // 2
+    k, h, w = heatmaps.shape
+    padded = np.zeros((k, h + 2 * border, w + 2 * border), dtype=np.float32)
+    padded[:, border:-border, border:-border] = heatmaps
+    out = np.empty_like(heatmaps)
+    for i in range(k):
+        blurred = cv2.GaussianBlur(padded[i], (kernel, kernel), 0)
+        out[i] = blurred[border:-border, border:-border]
+        out[i] *= heatmaps[i].max() / out[i].max()
+    return out
+
+
+def decode_heatmaps(heatmaps: np.ndarray, unbiased: bool,
+                    blur_kernel_size: int = 11) -> Prediction:
+    """Keypoints in heatmap cells and scores of (N, K, H, W) heatmaps.
+
+    Returns:
+        tuple: (N, K, 2) float32 cell coordinates (-1 where the map has no
+        positive value), (N, K) scores (the maxima).
+    """
+    heatmaps = np.asarray(heatmaps, dtype=np.float32)
+    n, k, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n * k, -1)
+    ys, xs = np.unravel_index(np.argmax(flat, axis=1), (h, w))
+    locs = np.stack((xs, ys), axis=-1).astype(np.float32)
+    vals = flat.max(axis=1)
+    locs[vals <= 0.] = -1
+    locs, vals = locs.reshape(n, k, 2), vals.reshape(n, k)
+    for i in range(n):
+        locs[i] = (_refine_dark(locs[i], heatmaps[i], blur_kernel_size)
+                   if unbiased else _refine_quarter(locs[i], heatmaps[i]))
+    return locs, vals
+
+
+def _refine_quarter(locs: np.ndarray, hm: np.ndarray) -> np.ndarray:
+    """A quarter cell towards the higher neighbour (MMPose's
+    ``refine_keypoints``)."""
+    _, h, w = hm.shape
+    x, y = locs[:, 0].astype(int), locs[:, 1].astype(int)
+    k = np.arange(len(locs))
+    dx = np.zeros(len(locs), np.float32)
+    dy = np.zeros(len(locs), np.float32)
+    okx = (1 < x) & (x < w - 1) & (0 < y) & (y < h)
+    oky = (1 < y) & (y < h - 1) & (0 < x) & (x < w)
+    dx[okx] = hm[k[okx], y[okx], x[okx] + 1] - hm[k[okx], y[okx], x[okx] - 1]
+    dy[oky] = hm[k[oky], y[oky] + 1, x[oky]] - hm[k[oky], y[oky] - 1, x[oky]]
+    return locs + np.stack([np.sign(dx), np.sign(dy)], -1).astype(np.float32) * 0.25
+
+
+def _refine_dark(locs: np.ndarray, hm: np.ndarray, kernel: int) -> np.ndarray:
+    """DARK: a Newton step on the log of the blurred heatmap (MMPose's
+    ``refine_keypoints_dark``, vectorised over keypoints)."""
+    _, h, w = hm.shape
+    lg = np.log(np.maximum(gaussian_blur(hm, kernel), 1e-10))
+    x, y = locs[:, 0].astype(int), locs[:, 1].astype(int)
+    ok = (1 < x) & (x < w - 2) & (1 < y) & (y < h - 2)
+    k, x, y = np.nonzero(ok)[0], x[ok], y[ok]
+    lg = lg.astype(np.float64)
+    dx = 0.5 * (lg[k, y, x + 1] - lg[k, y, x - 1])
+    dy = 0.5 * (lg[k, y + 1, x] - lg[k, y - 1, x])
+    dxx = 0.25 * (lg[k, y, x + 2] - 2 * lg[k, y, x] + lg[k, y, x - 2])
+    dxy = 0.25 * (lg[k, y + 1, x + 1] - lg[k, y - 1, x + 1] -
+                  lg[k, y + 1, x - 1] + lg[k, y - 1, x - 1])
+    dyy = 0.25 * (lg[k, y + 2, x] - 2 * lg[k, y, x] + lg[k, y - 2, x])
+    det = dxx * dyy - dxy ** 2
+    good = det != 0
+    det = np.where(good, det, 1.0)
+    # offset = -H^-1 g with the 2x2 inverse written out
+    off_x = -(dyy * dx - dxy * dy) / det
+    off_y = -(-dxy * dx + dxx * dy) / det
+    out = locs.copy()
+    out[k[good], 0] += off_x[good].astype(np.float32)
+    out[k[good], 1] += off_y[good].astype(np.float32)
+    return out
+
+
+def decode_simcc(simcc_x: np.ndarray, simcc_y: np.ndarray,
+                 split_ratio: float) -> Prediction:
+    """Keypoints in input pixels and scores of SimCC outputs (N, K, Wx),
+    (N, K, Wy) (MMPose's ``SimCCLabel`` without DARK)."""
+    sx = np.asarray(simcc_x, np.float32)
+    sy = np.asarray(simcc_y, np.float32)
+    locs = np.stack([sx.argmax(-1), sy.argmax(-1)], -1).astype(np.float32)
+    vals = np.minimum(sx.max(-1), sy.max(-1))
+    locs[vals <= 0.] = -1
+    return locs / split_ratio, vals
+
+
+class LandmarkModel:
+    """A landmark network with its crop and decoding, from a spec.
+
+    Args:
+        spec (dict): a loaded ``landmarks.json`` (:func:`load_spec`).
+        runner (callable, optional): the raw network; by default the
+            spec's model file in its runtime.
+        num_threads (int): runtime threads.
+    """
+
+    def __init__(self, spec: Dict, runner: Optional[Runner] = None,
+                 num_threads: int = 1) -> None:
+        self.spec = spec
+        self.input_size = tuple(int(v) for v in spec['input_size'])
+        self.padding = float(spec['bbox_padding'])
+        self.mean = np.asarray(spec['mean'], np.float32).reshape(3, 1, 1)
+        self.std = np.asarray(spec['std'], np.float32).reshape(3, 1, 1)
+        self.num_keypoints = int(spec['num_keypoints'])
+        if runner is None:
+            runner = open_runner(osp.join(spec['_dir'], spec['model']),
+                                 num_threads)
+        self.runner = runner
+
+    @classmethod
+    def from_bundle(cls, bundle_dir: str, num_threads: int = 1) -> 'LandmarkModel':
+        return cls(load_spec(bundle_dir), num_threads=num_threads)
+
+    def preprocess(self, image: np.ndarray, boxes: np.ndarray
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Normalised crops (N, 3, H, W) of face boxes (N, 4) in a BGR
+        image, and their crop centres and sizes."""
+        centers, scales = center_scale(boxes, self.padding, self.input_size)
+        crops = []
+        for c, s in zip(centers, scales):
+            crop = cv2.warpAffine(image, warp_matrix(c, s, self.input_size),
+                                  self.input_size, flags=cv2.INTER_LINEAR)
+            if self.spec['bgr_to_rgb']:
+                crop = crop[..., ::-1]
+            chw = crop.transpose(2, 0, 1).astype(np.float32)
+            crops.append((chw - self.mean) / self.std)
+        return np.stack(crops).astype(np.float32), centers, scales
+
+    def decode(self, outputs: List[np.ndarray]) -> Prediction:
+        """Keypoints in input pixels (N, K, 2) and scores (N, K)."""
+        codec = self.spec['codec']
+        if codec['type'] == 'heatmap':
+            heatmaps = outputs[0]
+            locs, scores = decode_heatmaps(heatmaps, bool(codec['unbiased']),
+                                           int(codec.get('blur_kernel_size', 11)))
+            factor = np.array(self.input_size, np.float32) / np.array(
+                heatmaps.shape[:1:-1], np.float32)
+            return locs * factor, scores
+        if len(outputs) != 2:
+            raise BundleError(f'a SimCC model has two outputs, got {len(outputs)}')
+        return decode_simcc(outputs[0], outputs[1], float(codec['split_ratio']))
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> Prediction:
+        """Landmarks (N, K, 2) in image pixels and scores (N, K) of the
+        faces in ``boxes`` (N, 4, xyxy face boxes in the annotation files'
+        convention)."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if len(boxes) == 0:
+            return (np.zeros((0, self.num_keypoints, 2), np.float32),
+                    np.zeros((0, self.num_keypoints), np.float32))
+        crops, centers, scales = self.preprocess(image, boxes)
+        kpts, scores = self.decode(self.runner(crops))
+        size = np.array(self.input_size, np.float32)
+        kpts = kpts / size * scales[:, None] + centers[:, None] \
+            - 0.5 * scales[:, None]
+        return kpts.astype(np.float32), scores.astype(np.float32)
