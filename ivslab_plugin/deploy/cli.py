@@ -218,7 +218,8 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
         else None
     start = time.perf_counter()
     summary = write_submission(pipeline, images, args.output_dir, tsv_boxes,
-                               pipeline.backend.bbox_padding)
+                               pipeline.backend.bbox_padding,
+                               log=lambda m: print(m, file=sys.stderr))
     elapsed = time.perf_counter() - start
     faces = sum(summary.faces.values())
     print(f'wrote {len(summary.files)} files ({faces} faces) to '
@@ -227,6 +228,10 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
     for path in summary.no_face:
         print(f'no face found in {path}: wrote the central-square fallback',
               file=sys.stderr)
+    if summary.failed:
+        print(f'{len(summary.failed)} of {len(images)} images failed',
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -110,12 +110,19 @@ def test_run_model_with_tsv_boxes(simcc_sdk_export, test_images, tmp_path):
 
 
 
-def test_image_list_errors(tmp_path, two_face_image):
+def test_image_list_errors(tmp_path, two_face_image, simcc_sdk_export):
+    # a missing image is reported when it is reached; the others are written
     missing = tmp_path / 'missing.txt'
-    missing.write_text('\nnope.png\n')
-    with pytest.raises(FileNotFoundError,
-                       match="missing.txt:2: image not found: 'nope.png'"):
-        read_image_list(str(missing))
+    missing.write_text(f'\nnope.png\n{two_face_image[0]}\n')
+    assert read_image_list(str(missing))[0] == str(tmp_path / 'nope.png')
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        [sys.executable, 'tools/run_model.py', str(missing), str(out),
+         '--model', simcc_sdk_export.work_dir, '--haar'], cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f'{tmp_path / "nope.png"}: image not found' in proc.stdout + proc.stderr
+    assert sorted(os.listdir(out)) == ['image_0002.txt']
     dupes = tmp_path / 'dupes.txt'
     dupes.write_text(f'{two_face_image[0]}\n{two_face_image[0]}\n')
     with pytest.raises(ValueError, match='share the id'):

@@ -42,10 +42,10 @@ def load_image(path: str) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 BGR (greyscale and 16-bit
     images are converted)."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
+        raise FileNotFoundError(f'{path}: image not found')
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(f'not a readable image: {path}')
+        raise ValueError(f'{path}: not a readable image')
     return image
 
 
