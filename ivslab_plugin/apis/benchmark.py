@@ -31,7 +31,7 @@ from ivslab_plugin.deploy.convert.registry import (
 )
 from ivslab_plugin.deploy.data import calibration_crops
 from ivslab_plugin.deploy.model import Runner, crop_shape, load_estimator, torch_runner
-from ivslab_plugin.deploy.verify.accuracy import evaluate_runner
+from ivslab_plugin.deploy.verify.accuracy import INT8_LIMIT, cpu_flags, evaluate_runner
 
 from .complexity import model_complexity
 
@@ -63,6 +63,7 @@ class Row:
     p90_ms: float = float('nan')
     vs_pytorch: float = float('nan')
     note: str = ''
+    status: str = ''  # 'FAILED': an INT8 row above the limit
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Conditions:
     load_before: Tuple[float, float, float]
     load_after: Tuple[float, float, float] = (0., 0., 0.)
     versions: Dict[str, str] = field(default_factory=dict)
+    cpu_flags: List[str] = field(default_factory=cpu_flags)
 
     def line(self) -> str:
         fmt = ' '.join(f'{x:.2f}' for x in self.load_before)
@@ -85,7 +87,8 @@ class Conditions:
         return (f'latency: batch 1, {self.threads} thread per runtime, '
                 f'{self.warmup} warm-up + {self.runs} timed runs per runtime '
                 f'in {self.rounds} round-robin blocks, network only (no crop '
-                f'or decoding); {self.cpu_count} CPUs ({self.cpu}); load '
+                f'or decoding); {self.cpu_count} CPUs ({self.cpu}; '
+                f'{", ".join(self.cpu_flags) or "no VNNI"}); load '
                 f'average (1/5/15 min) before {fmt}, after {fmt2}')
 
 
@@ -145,6 +148,7 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                   keep_head_fp32: str = 'both',
                   warmup: int = 20, runs: int = 200, rounds: int = 5,
                   max_eval_faces: Optional[int] = None,
+                  int8_limit: float = INT8_LIMIT,
                   log=print) -> Tuple[List[Row], Conditions]:
     """Export every model to every runtime, evaluate, and time.
 
@@ -161,6 +165,8 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
             each).
         warmup, runs, rounds: see :func:`latencies`.
         max_eval_faces: evaluate on the first N test faces only.
+        int8_limit: an INT8 row whose NME_pupil is more than this fraction
+            above its model's PyTorch fp32 NME is marked ``FAILED``.
         log: progress output.
 
     Returns:
@@ -232,6 +238,14 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                     log(f'{spec.name}: {row.runtime} NME_pupil '
                         f'{row.metrics["NME_pupil"]:.4f} '
                         f'({time.perf_counter() - start:.1f} s)')
+                base = entries[0][0].metrics['NME_pupil']
+                for row, _ in entries:
+                    if row.precision == 'int8' and not (
+                            row.metrics['NME_pupil'] <= base * (1 + int8_limit)):
+                        row.status = 'FAILED'
+                        log(f'{spec.name}: {row.runtime} FAILED the INT8 check: '
+                            f'NME_pupil {row.metrics["NME_pupil"]:.4f} vs fp32 '
+                            f'{base:.4f} (limit +{100 * int8_limit:.0f} %)')
             x = np.random.default_rng(0).standard_normal(
                 crop_shape(cfg)).astype(np.float32)
             timed = latencies({r.runtime: run for r, run in entries}, x,
@@ -253,8 +267,8 @@ def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
     ref = {r.model: r.metrics.get(metric) for r in rows
            if r.runtime == 'pytorch'}
     head = (f'| model | runtime | prec. | {metric} | vs fp32 | params (M) | '
-            'GFLOPs | file (MB) | median (ms) | p90 (ms) | x PyTorch |')
-    lines = [head, '|' + '---|' * 11]
+            'GFLOPs | file (MB) | median (ms) | p90 (ms) | x PyTorch | check |')
+    lines = [head, '|' + '---|' * 12]
     for r in rows:
         nme = r.metrics.get(metric)
         base = ref.get(r.model)
@@ -265,7 +279,7 @@ def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
             + (f'{nme:.4f}' if nme is not None else '-')
             + f' | {rel} | {r.mparams:.3f} | {r.gflops:.4f} | '
             f'{r.size_mb:.3f} | {r.median_ms:.3f} | {r.p90_ms:.3f} | '
-            f'{r.vs_pytorch:.2f} |')
+            f'{r.vs_pytorch:.2f} | {"**FAILED**" if r.status else ""} |')
     return '\n'.join(lines)
 
 
@@ -273,7 +287,7 @@ def pareto_plot(rows: Sequence[Row], out_png: str,
                 metric: str = 'NME_pupil') -> Optional[str]:
     """NME against GFLOPs, bubble area proportional to the file size, with
     the Pareto front (lower NME and fewer GFLOPs); None without NME."""
-    pts = [r for r in rows if metric in r.metrics]
+    pts = [r for r in rows if metric in r.metrics and not r.status]
     if not pts:
         return None
     import matplotlib
@@ -352,6 +366,10 @@ def benchmark_main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--runs', type=int, default=200)
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--max-eval-faces', type=int)
+    parser.add_argument('--int8-limit', type=float, default=INT8_LIMIT,
+                        help='INT8 rows more than this fraction above their '
+                        'fp32 NME_pupil are marked FAILED and the command '
+                        'exits 1 (default %(default)s)')
     args = parser.parse_args(argv)
 
     names = [m[0] for m in args.model]
@@ -367,7 +385,7 @@ def benchmark_main(argv: Optional[List[str]] = None) -> int:
     rows, cond = run_benchmark(specs, args.work_dir, args.runtimes,
                                args.data_root, args.num_calib,
                                args.keep_head_fp32, args.warmup, args.runs,
-                               args.rounds, args.max_eval_faces)
+                               args.rounds, args.max_eval_faces, args.int8_limit)
     table = format_table(rows)
     print()
     print(table)
@@ -385,4 +403,9 @@ def benchmark_main(argv: Optional[List[str]] = None) -> int:
     print(f'wrote {args.work_dir}/benchmark.md, benchmark.json'
           + (f', {png}' if png else ' (no Pareto plot: give --data-root '
              'for NME)'))
+    failed = [f'{r.model} {r.runtime}' for r in rows if r.status]
+    if failed:
+        print(f'FAILED the INT8 check (limit +{100 * args.int8_limit:.0f} % '
+              f'NME_pupil): {", ".join(failed)}')
+        return 1
     return 0

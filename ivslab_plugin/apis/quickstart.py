@@ -115,9 +115,15 @@ def run_efficiency(s: QuickstartSettings, plan: Plan,
             '--int8', 'student_kd', '--keep-head-fp32', 'both', '--runs', str(s.latency_runs)]
     for name in MODELS:
         args += ['--model', name, plan.test_config(name), results[name]['checkpoint']]
-    # one thread: the latencies are single-thread by definition
-    run_jobs([Job('benchmark', args, osp.join(s.work_dir, 'benchmark.log'), 1)])
-    with open(osp.join(out, 'benchmark.md')) as f:
+    # one thread: the latencies are single-thread by definition; exit code 1
+    # with a table is an INT8 export that failed its check (marked in the
+    # table, and the quickstart fails after writing its report)
+    log = osp.join(s.work_dir, 'benchmark.log')
+    code = run_jobs([Job('benchmark', args, log, 1)], check=False)['benchmark']
+    table_md = osp.join(out, 'benchmark.md')
+    if code and not osp.isfile(table_md):
+        raise RuntimeError(f'the efficiency benchmark failed, see {log}')
+    with open(table_md) as f:
         table = f.read()
     print(table)
     return table, osp.join(out, 'pareto.png')
@@ -209,4 +215,7 @@ def run_quickstart(s: QuickstartSettings) -> str:
     demo_png = timer.run('demo', run_demo, s, model_dir)
     report = write_report(s, plan, results, demo_png, timer, parity, efficiency)
     print(f'\nreport: {report}')
+    if '**FAILED**' in efficiency[0]:
+        raise RuntimeError(f'an INT8 export failed its accuracy check: see the '
+                           f'efficiency table in {report}')
     return report

@@ -17,6 +17,7 @@ from .infer.pipeline import (
     MMDetFaceDetector,
     default_detector,
 )
+from .verify.accuracy import INT8_LIMIT
 
 
 def _add_backend_args(parser: argparse.ArgumentParser,
@@ -236,8 +237,8 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
 
 
 def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
-    """Export to an embedded runtime, then check parity against PyTorch;
-    1 when parity fails."""
+    """Export to an embedded runtime, then check INT8 accuracy and parity
+    against PyTorch; 1 when either fails."""
     from .configs import load_cfg
     from .convert.registry import RUNTIMES, export_runtime, missing_packages, model_files
     from .data import calibration_crops
@@ -263,6 +264,12 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
                       help='calibration faces')
     int8.add_argument('--keep-head-fp32', action='store_true',
                       help='leave the head unquantized')
+    int8.add_argument('--int8-limit', type=float, default=INT8_LIMIT,
+                      help='refuse (exit 1) an INT8 export whose NME_pupil on '
+                      'the test split is more than this fraction above the '
+                      'fp32 export\'s (default %(default)s)')
+    int8.add_argument('--int8-faces', type=int,
+                      help='measure on the first N test faces (default: all)')
     parity = parser.add_argument_group(
         'parity check (tolerances per runtime: ' + ', '.join(
             f'{k}: raw {v[0]:g}{" relative" if v[1] else ""}, '
@@ -295,12 +302,23 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     for f in model_files(path):
         print(f'  {f} ({os.path.getsize(f) / 1e6:.3f} MB)')
     print(f'  device bundle: {os.path.join(args.work_dir, "run_model.py")}')
+    ok = True
+    if args.runtime.endswith('-int8'):
+        from .convert.registry import make_runner
+        from .verify.accuracy import check_int8
+        fp32 = next(f for ext in ('.onnx', '.tflite') for f in sorted(
+            os.listdir(os.path.join(args.work_dir, 'fp32'))) if f.endswith(ext))
+        check = check_int8(make_runner(os.path.join(args.work_dir, 'fp32', fp32)),
+                           make_runner(path), model_cfg, args.data_root,
+                           args.int8_limit, max_faces=args.int8_faces)
+        print(check.line())
+        ok = check.passed
     if args.skip_parity:
-        return 0
+        return 0 if ok else 1
     samples = tsv_samples(args.parity_tsv, args.image_root, args.num_faces) \
         if args.parity_tsv else synthetic_samples(max(1, args.num_faces // 2))
     reference = TorchBackend(model_cfg, args.checkpoint, flip_test=False)
     report = check_runtime_parity(reference, build_backend(args.work_dir),
                                   samples, args.runtime)
     print('\n'.join(report.lines()))
-    return 0 if report.passed else 1
+    return 0 if ok and report.passed else 1

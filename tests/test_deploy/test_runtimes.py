@@ -18,6 +18,7 @@ from ivslab_plugin.deploy.convert.ort_int8 import quantize_onnx_int8
 from ivslab_plugin.deploy.convert.registry import export_runtime, make_runner
 from ivslab_plugin.deploy.data import calibration_crops
 from ivslab_plugin.deploy.infer.backends import NcnnBackend, TFLiteBackend, TorchBackend
+from ivslab_plugin.deploy.lite.spec import BundleError
 from ivslab_plugin.deploy.model import load_estimator, torch_runner
 from ivslab_plugin.deploy.verify.accuracy import evaluate_runner
 from ivslab_plugin.deploy.verify.parity import check_runtime_parity, synthetic_samples
@@ -170,7 +171,7 @@ def test_bad_runtime_files(heatmap, tmp_path):
     (tmp_path / 'bad.tflite').write_bytes(b'not a flatbuffer')
     (tmp_path / 'model_config.py').write_text(
         open(heatmap[0]).read())
-    with pytest.raises(ValueError, match='bad.tflite'):
+    with pytest.raises(BundleError, match='bad.tflite: not a valid TFLite model'):
         build_backend(str(tmp_path / 'bad.tflite'))
     ncnn_dir = tmp_path / 'ncnn'
     ncnn_dir.mkdir()
@@ -178,12 +179,12 @@ def test_bad_runtime_files(heatmap, tmp_path):
     (ncnn_dir / 'm.ncnn.bin').write_bytes(b'\0' * 8)
     with pytest.raises(FileNotFoundError, match='model_config.py'):
         build_backend(str(ncnn_dir))
-    with pytest.raises(ValueError, match='m.ncnn.param'):
+    with pytest.raises(BundleError, match='m.ncnn.param: not a valid ncnn param'):
         build_backend(str(ncnn_dir), config=heatmap[0])
     with pytest.raises(FileNotFoundError, match='found 2'):
         (ncnn_dir / 'x.tflite').write_bytes(b'')
         build_backend(str(ncnn_dir))
-    with pytest.raises(FileNotFoundError, match='ncnn file not found'):
+    with pytest.raises(BundleError, match='missing.ncnn.param: model file not found'):
         make_runner(str(tmp_path / 'missing.ncnn.param'))
 
 
@@ -195,7 +196,7 @@ def test_benchmark_tool(heatmap, synthetic_data, tmp_path, capsys):
             'onnxruntime-int8', 'ncnn', '--keep-head-fp32', 'no',
             '--data-root', synthetic_data['root'], '--work-dir', str(work),
             '--num-calib', '8', '--warmup', '1', '--runs', '4', '--rounds',
-            '2']
+            '2', '--int8-limit', '0.5']  # a 150-step model: see the gate test
     assert benchmark_main(argv) == 0
     out = capsys.readouterr().out
     table = [line for line in out.splitlines() if line.startswith('| tiny')]
@@ -214,3 +215,49 @@ def test_benchmark_tool(heatmap, synthetic_data, tmp_path, capsys):
     assert (work / 'pareto.png').stat().st_size > 10000
     with pytest.raises(SystemExit):
         benchmark_main(['--model', 'tiny', cfg, ckpt, '--int8', 'other'])
+
+
+def raw_pixels(crops):
+    """Normalised crops back to 0-255 pixel values."""
+    mean = np.array([123.675, 116.28, 103.53], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([58.395, 57.12, 57.375], np.float32).reshape(1, 3, 1, 1)
+    return crops * std + mean
+
+
+def test_int8_gate_refuses_a_broken_quantisation(heatmap, crops, synthetic_data,
+                                                 tmp_path, monkeypatch, capsys):
+    """Calibrated on raw pixels instead of normalised crops (a plausible
+    mistake: 0-255 values, about 60 times the real range), every activation
+    range is far too wide and real faces round to nothing: the INT8 model's
+    landmarks are garbage, and the gate must say so."""
+    from ivslab_plugin.apis import benchmark
+    from ivslab_plugin.deploy.verify.accuracy import check_int8
+    cfg, ckpt = heatmap
+    root = synthetic_data['root']
+    good = export_runtime('onnxruntime-int8', cfg, ckpt, str(tmp_path / 'good'), crops)
+    blank = export_runtime('onnxruntime-int8', cfg, ckpt, str(tmp_path / 'blank'),
+                           raw_pixels(crops))
+    fp32 = make_runner(str(tmp_path / 'good' / 'fp32' / 'end2end.onnx'))
+    # This 150-step model's heatmaps are nearly flat (NME_pupil ~0.35), so
+    # even a good INT8 copy moves its points by ~20 %: the test's limit is
+    # +50 %, which the working quantisation meets and the broken one not.
+    ok = check_int8(fp32, make_runner(good), cfg, root, limit=0.5)
+    bad = check_int8(fp32, make_runner(blank), cfg, root, limit=0.5)
+    assert ok.faces == bad.faces == 8 and ok.split == 'test'
+    assert ok.passed, ok.line()
+    assert not bad.passed and bad.change > 0.5, bad.line()
+    assert 'FAILED' in bad.line() and 'CPU:' in bad.line()
+    with pytest.raises(ValueError, match='training split calibrates'):
+        check_int8(fp32, fp32, cfg, root, split='train')
+    # the benchmark marks the row and exits 1 instead of printing a number
+    monkeypatch.setattr(benchmark, 'calibration_crops',
+                        lambda *a, **k: raw_pixels(crops))
+    argv = ['--model', 'tiny', cfg, ckpt, '--int8', 'tiny', '--runtimes',
+            'onnxruntime-int8', '--keep-head-fp32', 'no', '--data-root', root,
+            '--work-dir', str(tmp_path / 'bench'), '--warmup', '1', '--runs', '2',
+            '--rounds', '1', '--int8-limit', '0.5']
+    assert benchmark.benchmark_main(argv) == 1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if '| onnxruntime-int8 |' in line)
+    assert row.rstrip().endswith('**FAILED** |')
+    assert 'FAILED the INT8 check' in out
