@@ -89,7 +89,7 @@ def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
     out = osp.join(s.work_dir, 'deploy', 'student_kd')
     log = osp.join(s.work_dir, 'deploy.log')
     test_tsv = osp.join(s.data_root, 'annotations', 'ivslab', 'test.tsv')
-    run_jobs([Job('deploy', ['tools/deploy.py', osp.join(CONFIGS, 'student.py'), ckpt,
+    run_jobs([Job('deploy', ['deploy.py', osp.join(CONFIGS, 'student.py'), ckpt,
                              '--work-dir', out, '--sdk', '--parity-tsv', test_tsv,
                              '--image-root', osp.join(s.data_root, 'images'),
                              '--num-faces', str(s.parity_faces)],
@@ -111,7 +111,7 @@ def run_efficiency(s: QuickstartSettings, plan: Plan,
     returns its markdown table (with the measurement conditions) and the
     Pareto PNG."""
     out = osp.join(s.work_dir, 'benchmark')
-    args = ['tools/analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
+    args = ['analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
             '--int8', 'student_kd', '--keep-head-fp32', 'both', '--runs', str(s.latency_runs)]
     for name in MODELS:
         args += ['--model', name, plan.test_config(name), results[name]['checkpoint']]
@@ -127,7 +127,7 @@ def run_demo(s: QuickstartSettings, model_dir: str) -> str:
     """``tools/demo.py`` (Haar faces + the exported student) on a real photo;
     returns the drawn picture."""
     out = osp.join(s.work_dir, 'demo')
-    run_jobs([Job('demo', ['tools/demo.py', osp.join(s.data_root, 'images', s.demo_image),
+    run_jobs([Job('demo', ['demo.py', osp.join(s.data_root, 'images', s.demo_image),
                            '--out-dir', out, '--model', model_dir],
                   osp.join(s.work_dir, 'demo.log'), s.threads, echo=False)])
     return osp.join(out, osp.splitext(osp.basename(s.demo_image))[0] + '.png')
