@@ -23,6 +23,9 @@ NOT_INSTALL_REQUIRES = {
     # its requirements pull chumpy, which does not build on Python 3.11 and
     # which mmpose never imports: installed with --no-deps
     'mmpose',
+    # depends on torch: without torch installed first it would pull PyPI's CUDA
+    # build; install.sh installs it (runtime.txt) after torch
+    'pnnx',
     # build tools of the mmcv compile (requirements/build.txt), not run-time
     # needs; runtime.txt pins the setuptools that mmengine runs with
     'wheel',
