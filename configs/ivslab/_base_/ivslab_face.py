@@ -8,6 +8,8 @@ custom_imports = dict(imports=['ivslab_plugin'], allow_failed_imports=False)
 
 data_root = 'data/ivslab/'
 dataset_type = 'IvslabFaceDataset'
+# MMPoseInferencer reads it (top-down: a face box, then landmarks in it)
+data_mode = 'topdown'
 train_ann_file = 'annotations/ivslab/train.tsv'
 val_ann_file = 'annotations/ivslab/test.tsv'
 # The 51-point metainfo comes with the dataset class (IvslabFaceDataset.METAINFO,
