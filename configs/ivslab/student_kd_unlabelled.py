@@ -25,14 +25,12 @@ train_dataloader = dict(
                 data_root=_base_.data_root,
                 ann_file=_base_.train_ann_file,
                 data_prefix=dict(img='images/'),
-                metainfo=_base_.metainfo,
                 pipeline=_base_.train_pipeline),
             dict(
                 type=_base_.dataset_type,
                 data_root=_base_.data_root,
                 ann_file=unlabelled_ann_file,
                 data_prefix=dict(img='images/'),
-                metainfo=_base_.metainfo,
                 labelled=False,
                 pipeline=_base_.train_pipeline),
         ]))

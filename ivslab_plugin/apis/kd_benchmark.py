@@ -15,11 +15,11 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
+from ..utils import shipped_config, shipped_tool
 from .complexity import model_complexity
 from .kd_checkpoint import convert_kd_checkpoint
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = osp.join(REPO_ROOT, 'configs', 'ivslab')
+CONFIGS = shipped_config('ivslab')
 METRICS = ('NME_pupil', 'NME_ocular', 'FR@0.10_pupil', 'AUC@0.10_pupil')
 MODELS = ('teacher', 'student', 'student_kd')
 
@@ -51,7 +51,8 @@ def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
 
 @dataclass
 class Job:
-    """One tool run: ``python <args>`` from the repository root, its output
+    """One tool run: ``python <tools/args[0]> <args[1:]>`` (``args[0]`` names
+    a script of the shipped ``tools/``, e.g. ``'train.py'``), its output
     written to ``log_path`` (and echoed with a ``[name]`` prefix)."""
 
     name: str
@@ -81,7 +82,8 @@ def run_jobs(jobs: Sequence[Job], check: bool = True) -> Dict[str, int]:
                    MKL_NUM_THREADS=str(job.threads), **job.env)
         os.makedirs(osp.dirname(osp.abspath(job.log_path)), exist_ok=True)
         log = open(job.log_path, 'w')
-        proc = subprocess.Popen([sys.executable, *job.args], cwd=REPO_ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, shipped_tool(job.args[0]), *job.args[1:]],
+                                env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         pump = threading.Thread(target=_pump, args=(proc, log, job, time.time()), daemon=True)
         pump.start()
@@ -196,7 +198,7 @@ class Plan:
                 if self.source_ratio:
                     ratio = ','.join(str(r) for r in self.source_ratio)
                     extra.append(f'train_dataloader.batch_sampler.source_ratio=[{ratio}]')
-        return Job(name, ['tools/train.py', self.config(name), '--work-dir', self.run_dir(name),
+        return Job(name, ['train.py', self.config(name), '--work-dir', self.run_dir(name),
                           '--cfg-options', *self.options(self.train_epochs(name),
                                                         self.train_batch_size(name)),
                           *extra],
@@ -212,7 +214,7 @@ def test_checkpoint(plan: Plan, name: str, config: str, ckpt: str,
     returns its metrics (per-face errors land in ``<name>_metrics_faces.json``,
     drawn predictions in ``<run dir>/vis``)."""
     out = osp.join(plan.work_dir, f'{name}_metrics.json')
-    run_jobs([Job(name, ['tools/test.py', config, ckpt, '--work-dir', plan.run_dir(name),
+    run_jobs([Job(name, ['test.py', config, ckpt, '--work-dir', plan.run_dir(name),
                          '--out', out, '--show-dir', osp.join(plan.run_dir(name), 'vis'),
                          '--cfg-options', *plan.options(plan.epochs)],
                   osp.join(plan.work_dir, f'{name}_test.log'), threads, plan.echo)])

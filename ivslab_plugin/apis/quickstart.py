@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..datasets.sample_builder import SOURCES, Source, build_sample_dataset, choose_sources
 from .kd_benchmark import (
     CONFIGS,
     MODELS,
@@ -30,6 +31,7 @@ from .report import markdown_table, montage, plot_ced, plot_training, write_mark
 
 #: A held-out (test split) photo with five faces from the sample data.
 DEMO_IMAGE = 'face-api/sample5.jpg'
+SPLITS = ('train', 'test')
 
 
 @dataclass
@@ -44,7 +46,12 @@ class QuickstartSettings:
     batch_size: int = 16
     seed: int = 0
     threads: int = 2
-    demo_image: str = DEMO_IMAGE
+    #: photo for the demo, under ``<data_root>/images``; None: DEMO_IMAGE,
+    #: or the first test-split image when the data has no such photo
+    demo_image: Optional[str] = None
+    #: sample-data sources (``tools/build_sample_data.py --sources``); None:
+    #: all of them, or only those that need no npm when npm is missing
+    sources: Optional[Sequence[str]] = None
     parity_faces: int = 32
     latency_runs: int = 200
 
@@ -64,17 +71,45 @@ class StepTimer:
         return result
 
 
-def ensure_sample_data(data_root: str) -> str:
-    """Build the real-face sample data unless ``data_root`` already has it."""
-    from ivslab_plugin.datasets.sample_builder import build_sample_dataset
+def has_sample_data(data_root: str) -> bool:
     ann = osp.join(data_root, 'annotations', 'ivslab')
-    if all(osp.isfile(osp.join(ann, f'{s}.tsv')) for s in ('train', 'test')):
+    return all(osp.isfile(osp.join(ann, f'{s}.tsv')) for s in SPLITS)
+
+
+def ensure_sample_data(data_root: str, sources: Optional[Sequence[Source]] = None) -> str:
+    """Build the real-face sample data from ``sources`` (default: all) unless
+    ``data_root`` already has it.
+
+    Raises:
+        RuntimeError: the sources gave no train or no test faces.
+    """
+    if has_sample_data(data_root):
         print(f'using the sample data in {data_root}')
         return data_root
-    report = build_sample_dataset(data_root)
+    sources = list(sources or SOURCES)
+    # Photos alone (no video, as without npm) are too few for every 5th photo
+    # of a source to reach the test split.
+    test_every = 5 if any(s.video for s in sources) else 2
+    report = build_sample_dataset(data_root, sources, test_every=test_every)
     print(f'{report.images} images, {report.train_faces} train / {report.test_faces} test '
           f'faces (dlib pseudo-labels) -> {data_root}')
+    if not report.train_faces or not report.test_faces:
+        raise RuntimeError(f'the sample data from {[s.name for s in sources]} has '
+                           f'{report.train_faces} train and {report.test_faces} test faces: '
+                           'both are needed (use more sources)')
     return data_root
+
+
+def pick_demo_image(data_root: str) -> str:
+    """``DEMO_IMAGE`` if the data has it, else the first test-split image
+    (the data built without npm has no face-api photos)."""
+    if osp.isfile(osp.join(data_root, 'images', DEMO_IMAGE)):
+        return DEMO_IMAGE
+    with open(osp.join(data_root, 'annotations', 'ivslab', 'test.tsv'), encoding='utf-8') as f:
+        for line in f:
+            if line.strip():
+                return line.split('\t', 1)[0]
+    raise RuntimeError(f'{data_root}: the test split is empty, no image for the demo')
 
 
 def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
@@ -89,7 +124,7 @@ def export_student(s: QuickstartSettings, ckpt: str) -> Tuple[str, List[str]]:
     out = osp.join(s.work_dir, 'deploy', 'student_kd')
     log = osp.join(s.work_dir, 'deploy.log')
     test_tsv = osp.join(s.data_root, 'annotations', 'ivslab', 'test.tsv')
-    run_jobs([Job('deploy', ['tools/deploy.py', osp.join(CONFIGS, 'student.py'), ckpt,
+    run_jobs([Job('deploy', ['deploy.py', osp.join(CONFIGS, 'student.py'), ckpt,
                              '--work-dir', out, '--sdk', '--parity-tsv', test_tsv,
                              '--image-root', osp.join(s.data_root, 'images'),
                              '--num-faces', str(s.parity_faces)],
@@ -111,7 +146,7 @@ def run_efficiency(s: QuickstartSettings, plan: Plan,
     returns its markdown table (with the measurement conditions) and the
     Pareto PNG."""
     out = osp.join(s.work_dir, 'benchmark')
-    args = ['tools/analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
+    args = ['analysis/benchmark.py', '--work-dir', out, '--data-root', s.data_root,
             '--int8', 'student_kd', '--keep-head-fp32', 'both', '--runs', str(s.latency_runs)]
     for name in MODELS:
         args += ['--model', name, plan.test_config(name), results[name]['checkpoint']]
@@ -133,7 +168,7 @@ def run_demo(s: QuickstartSettings, model_dir: str) -> str:
     """``tools/demo.py`` (Haar faces + the exported student) on a real photo;
     returns the drawn picture."""
     out = osp.join(s.work_dir, 'demo')
-    run_jobs([Job('demo', ['tools/demo.py', osp.join(s.data_root, 'images', s.demo_image),
+    run_jobs([Job('demo', ['demo.py', osp.join(s.data_root, 'images', s.demo_image),
                            '--out-dir', out, '--model', model_dir],
                   osp.join(s.work_dir, 'demo.log'), s.threads, echo=False)])
     return osp.join(out, osp.splitext(osp.basename(s.demo_image))[0] + '.png')
@@ -151,8 +186,9 @@ def drawn_test_faces(run_dir: str, count: int = 8) -> List[str]:
 
 def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
                  demo_png: str, timer: StepTimer, parity: Sequence[str] = (),
-                 efficiency: Optional[Tuple[str, str]] = None) -> str:
-    """The markdown report and its PNGs in ``<work_dir>/report``."""
+                 efficiency: Optional[Tuple[str, str]] = None, data_note: str = '') -> str:
+    """The markdown report and its PNGs in ``<work_dir>/report``; ``data_note``
+    says how the sample data was limited (for example built without npm)."""
     out = osp.join(s.work_dir, 'report')
     os.makedirs(out, exist_ok=True)
     plot_training({n: plan.run_dir(n) for n in MODELS}, osp.join(out, 'training.png'))
@@ -172,6 +208,8 @@ def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
           'distilled student has nothing to learn from it here; see docs/distillation.md '
           'for a longer run.')),
     ]
+    if data_note:
+        sections.insert(0, ('Sample data', data_note))
     if efficiency:
         table, pareto = efficiency
         shutil.copy(pareto, osp.join(out, 'pareto.png'))
@@ -201,8 +239,16 @@ def write_report(s: QuickstartSettings, plan: Plan, results: Dict[str, Dict],
 def run_quickstart(s: QuickstartSettings) -> str:
     """Run every step; returns the report's path."""
     s.work_dir, s.data_root = osp.abspath(s.work_dir), osp.abspath(s.data_root)
+    sources, note = None, ''
+    if not has_sample_data(s.data_root):
+        # said first, before minutes of work: what the data will be built from
+        sources, note = choose_sources(s.sources)
+        print(f'quickstart: sample data from {", ".join(src.name for src in sources)}'
+              + (f'\nquickstart: {note}' if note else ''), flush=True)
     timer = StepTimer()
-    timer.run('sample data', ensure_sample_data, s.data_root)
+    timer.run('sample data', ensure_sample_data, s.data_root, sources)
+    if s.demo_image is None:
+        s.demo_image = pick_demo_image(s.data_root)
     plan = Plan(s.work_dir, s.data_root, s.epochs, s.batch_size, s.seed,
                 warmup_iters=50, teacher_config='teacher_cpu.py',
                 teacher_epochs=s.teacher_epochs, parallel=True, threads=s.threads, echo=True)
@@ -213,7 +259,7 @@ def run_quickstart(s: QuickstartSettings) -> str:
     efficiency = timer.run('efficiency benchmark (all runtimes, INT8)', run_efficiency, s,
                            plan, results)
     demo_png = timer.run('demo', run_demo, s, model_dir)
-    report = write_report(s, plan, results, demo_png, timer, parity, efficiency)
+    report = write_report(s, plan, results, demo_png, timer, parity, efficiency, note)
     print(f'\nreport: {report}')
     if '**FAILED**' in efficiency[0]:
         raise RuntimeError(f'an INT8 export failed its accuracy check: see the '

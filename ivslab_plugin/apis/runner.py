@@ -111,6 +111,33 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def enable_tensorboard(cfg: Config) -> Config:
+    """Add MMEngine's ``TensorboardVisBackend`` to the visualizer.
+
+    Losses, learning rate and validation metrics then also go to TensorBoard
+    event files in ``<work_dir>/<timestamp>/vis_data`` (view them with
+    ``tensorboard --logdir <work_dir>``), beside the JSON scalars that the
+    ``LocalVisBackend`` keeps writing.
+
+    Raises:
+        RuntimeError: the ``tensorboard`` package is not installed (MMEngine
+            would only fail at the first logged scalar, asking for
+            tensorboardX).
+    """
+    import importlib.util
+    if importlib.util.find_spec('tensorboard') is None:
+        raise RuntimeError('--tensorboard needs the tensorboard package: '
+                           'pip install tensorboard==2.20.0 (the pin in requirements/tests.txt)')
+    visualizer = cfg.get('visualizer')
+    if visualizer is None:
+        raise ValueError('--tensorboard: the config has no visualizer to add the backend to')
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer.vis_backends = backends
+    return cfg
+
+
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -123,6 +150,8 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if getattr(args, 'tensorboard', False):
+        enable_tensorboard(cfg)
     return cfg
 
 

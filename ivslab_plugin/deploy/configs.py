@@ -7,10 +7,10 @@ from typing import Union
 
 from mmengine.config import Config
 
-#: ``configs/ivslab/deploy`` of this repository.
-DEPLOY_CONFIG_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-    'ivslab', 'deploy')
+from ..utils import shipped_config
+
+#: ``configs/ivslab/deploy`` as shipped with the package.
+DEPLOY_CONFIG_DIR = shipped_config('ivslab', 'deploy')
 
 #: Files an export writes beside the model, so the folder alone rebuilds the
 #: full-stack backend.

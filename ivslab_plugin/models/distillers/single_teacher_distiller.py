@@ -17,19 +17,16 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-# Repository `configs/` directory: relative teacher config paths that do not
-# exist from the working directory are looked up here.
-CONFIGS_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__))))), 'configs')
+from ...utils import shipped_config
 
 
 def resolve_config_path(path: str) -> Config:
     """Load a config given as ``pkg::rel/path.py``, an existing path, or a
-    path relative to the repository's ``configs/`` directory."""
+    path relative to the shipped ``configs/`` folder (``ivslab/teacher.py``)."""
     if '::' in path:
         from mmengine.hub import get_config
         return get_config(path)
-    candidates = [path, osp.join(CONFIGS_DIR, path)]
+    candidates = [path, shipped_config(path)]
     for candidate in candidates:
         if osp.isfile(candidate):
             return Config.fromfile(candidate)
