@@ -1,5 +1,11 @@
-# The teacher: RTMPose-m (CSPNeXt-m + SimCC head) at 256x256, trained from
-# scratch unless you point `model.backbone.init_cfg` at a local checkpoint.
+# The teacher: RTMPose-m (CSPNeXt-m + SimCC head) at 256x256, its backbone
+# initialised from the CSPNeXt-m that MMPose's RTMPose-m face configs (WFLW,
+# LaPa, COCO-WholeBody-Face) start from. The weights download on the first
+# run (cached under $TORCH_HOME). Without internet, download that file
+# elsewhere (the URL below) and pass its path, or train from scratch:
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/cspnext-m_udp-....pth
+#   --cfg-options model.backbone.init_cfg=None
+# These work the same with MMPose's tools/train.py and `mim train mmpose`.
 _base_ = ['./_base_/ivslab_face.py']
 
 max_epochs = 120
@@ -40,7 +46,12 @@ model = dict(
         out_indices=(4, ),
         channel_attention=True,
         norm_cfg=dict(type='BN'),
-        act_cfg=dict(type='SiLU')),
+        act_cfg=dict(type='SiLU'),
+        init_cfg=dict(
+            type='Pretrained',
+            prefix='backbone.',
+            checkpoint='https://download.openmmlab.com/mmpose/v1/projects/'
+            'rtmposev1/cspnext-m_udp-aic-coco_210e-256x192-f2f7d6f6_20230130.pth')),
     head=dict(
         type='RTMCCHead',
         in_channels=768,
