@@ -70,10 +70,14 @@ def ensure_sample_data(data_root: str) -> str:
     ann = osp.join(data_root, 'annotations', 'ivslab')
     if all(osp.isfile(osp.join(ann, f'{s}.tsv')) for s in ('train', 'test')):
         print(f'using the sample data in {data_root}')
+        if not osp.isfile(osp.join(ann, 'val.tsv')):
+            print(f'WARNING: {ann} has no val.tsv (an older build), so checkpoints are '
+                  'selected on test.tsv, the split the report gives; rebuild it with '
+                  'tools/build_sample_data.py for a separate val split')
         return data_root
     report = build_sample_dataset(data_root)
-    print(f'{report.images} images, {report.train_faces} train / {report.test_faces} test '
-          f'faces (dlib pseudo-labels) -> {data_root}')
+    print(f'{report.images} images, {report.train_faces} train / {report.val_faces} val / '
+          f'{report.test_faces} test faces (dlib pseudo-labels) -> {data_root}')
     return data_root
 
 

@@ -2,6 +2,12 @@
 # Point `data_root` at your data (or use --cfg-options data_root=...):
 #   data_root/images/...                 image paths in the TSVs resolve here
 #   data_root/annotations/ivslab/train.tsv, test.tsv (the validation split)
+# The val split selects the best checkpoint (save_best), the test split gives
+# the reported numbers. The ivslab data has no labelled split besides its
+# validation split test.tsv, so both are test.tsv by default; the sample data
+# (tools/build_sample_data.py) has a separate val.tsv: select on it with
+#   --cfg-options val_ann_file=annotations/ivslab/val.tsv
+# (with MMPose's own tools: val_dataloader.dataset.ann_file=...).
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['ivslab_plugin'], allow_failed_imports=False)
@@ -10,6 +16,7 @@ data_root = 'data/ivslab/'
 dataset_type = 'IvslabFaceDataset'
 train_ann_file = 'annotations/ivslab/train.tsv'
 val_ann_file = 'annotations/ivslab/test.tsv'
+test_ann_file = 'annotations/ivslab/test.tsv'
 # An absolute path, so MMPose's own APIs (init_model, inferencers) that read
 # it without the plugin's lookup find it from any working directory.
 metainfo = dict(
@@ -83,7 +90,20 @@ val_dataloader = dict(
         metainfo=metainfo,
         test_mode=True,
         pipeline=val_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=test_ann_file,
+        data_prefix=dict(img='images/'),
+        metainfo=metainfo,
+        test_mode=True,
+        pipeline=val_pipeline))
 
 val_evaluator = dict(type='FaceLandmarkMetric', norm_modes=('pupil', 'ocular'))
 test_evaluator = val_evaluator
