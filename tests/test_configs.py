@@ -143,6 +143,30 @@ def test_config_complexity_is_pinned(name):
     assert (round(res['mparams'], 4), round(res['gmacs'], 4)) == COMPLEXITY[name]
 
 
+def _albumentation_p(pipeline, name):
+    (step, ) = [t for t in pipeline if t['type'] == 'Albumentation']
+    return next(t['p'] for t in step['transforms'] if t['type'] == name)
+
+
+def test_teacher_follows_rtmpose_face_recipe():
+    # RTMPose-m's WFLW / LaPa configs: AdamW 4e-3 for 8x64, 1000 warm-up
+    # steps, EMA, CoarseDropout 1.0 then 0.5 for the last 10 epochs, flip test
+    from mmengine.registry import HOOKS
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'teacher.py'))
+    assert cfg.optim_wrapper.optimizer.lr == 4e-3
+    assert cfg.auto_scale_lr.base_batch_size == 512
+    assert cfg.param_scheduler[0].end == 1000
+    assert cfg.model.test_cfg.flip_test is True
+    assert _albumentation_p(cfg.train_dataloader.dataset.pipeline, 'CoarseDropout') == 1.0
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert hooks['EMAHook']['momentum'] == 0.0002
+    switch = hooks['mmdet.PipelineSwitchHook']
+    assert switch['switch_epoch'] == cfg.train_cfg.max_epochs - 10
+    assert _albumentation_p(switch['switch_pipeline'], 'CoarseDropout') == 0.5
+    for hook in cfg.custom_hooks:  # every hook builds in the default scope
+        assert HOOKS.build(hook) is not None
+
+
 def test_ann_file_options_reach_the_right_dataset_of_a_concat():
     # student_kd_unlabelled.py trains on a ConcatDataset of labelled and
     # unlabelled faces: each annotation option must reach its own dataset

@@ -35,8 +35,10 @@ codec = dict(
     normalize=False,
     use_dark=False)
 
-# Augmentations as in the seed: flip with the 51-point pairs, scale and
-# rotation, colour, blur, and occlusion (a random erased patch).
+# The teacher's (teacher.py's) stage-1 augmentation, RTMPose's face recipe:
+# flip with the 51-point pairs, scale and rotation, colour, blur, and
+# occlusion (a random erased patch). The students and teacher_cpu.py define
+# their own.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=bbox_padding),
@@ -50,9 +52,10 @@ train_pipeline = [
         transforms=[
             dict(type='Blur', p=0.1),
             dict(type='MedianBlur', p=0.1),
+            # RTMPose's stage 1: an occluding patch on every face
             dict(type='CoarseDropout', max_holes=1, max_height=0.4,
                  max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
-                 p=0.5),
+                 p=1.0),
         ]),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
