@@ -167,6 +167,32 @@ def test_teacher_follows_rtmpose_face_recipe():
         assert HOOKS.build(hook) is not None
 
 
+def test_short_teacher_options_reach_the_distiller():
+    # the project's tools/train.py keeps `teacher_ckpt=` / `teacher_cfg=` as
+    # short forms of `model.teacher_ckpt=` / `model.teacher_cfg=`
+    from ivslab_plugin.apis.runner import apply_model_overrides
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd.py'))
+    assert cfg.model.teacher_ckpt is None and cfg.model.allow_random_teacher is False
+    options = dict(teacher_ckpt='t.pth', teacher_cfg='teacher_cpu.py')
+    cfg.merge_from_dict(options)
+    apply_model_overrides(cfg, options)
+    assert (cfg.model.teacher_ckpt, cfg.model.teacher_cfg) == ('t.pth', 'teacher_cpu.py')
+
+
+def test_val_and_test_ann_files_reach_their_own_loader():
+    from ivslab_plugin.apis.runner import apply_data_overrides
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'))
+    # the ivslab layout: its validation split test.tsv does both
+    assert cfg.val_dataloader.dataset.ann_file == 'annotations/ivslab/test.tsv'
+    assert cfg.test_dataloader.dataset.ann_file == 'annotations/ivslab/test.tsv'
+    assert cfg.test_dataloader.dataset.pipeline == cfg.val_dataloader.dataset.pipeline
+    options = dict(val_ann_file='annotations/ivslab/val.tsv')
+    cfg.merge_from_dict(options)
+    apply_data_overrides(cfg, options)
+    assert cfg.val_dataloader.dataset.ann_file == 'annotations/ivslab/val.tsv'
+    assert cfg.test_dataloader.dataset.ann_file == 'annotations/ivslab/test.tsv'
+
+
 def test_ann_file_options_reach_the_right_dataset_of_a_concat():
     # student_kd_unlabelled.py trains on a ConcatDataset of labelled and
     # unlabelled faces: each annotation option must reach its own dataset
@@ -227,3 +253,15 @@ def test_kd_benchmark_table_gap_and_reused_teacher():
     assert 'teacher: reused t.pth' in table and 'gap closed by distillation: 60.0%' in table
     results['teacher']['NME_pupil'] = 0.0230  # worse than the student: no gap
     assert gap_closed(results) is None and 'n/a' in format_table(results)
+
+
+def test_kd_benchmark_selects_on_val_where_the_data_has_it(tmp_path):
+    from ivslab_plugin.apis.kd_benchmark import schedule_options
+    ann = tmp_path / 'annotations' / 'ivslab'
+    ann.mkdir(parents=True)
+    (ann / 'test.tsv').write_text('row\n')
+    opts = schedule_options(str(tmp_path), 10, 16, 0, 50)
+    assert not any(o.startswith('val_ann_file=') for o in opts)  # ivslab layout
+    (ann / 'val.tsv').write_text('row\n')
+    opts = schedule_options(str(tmp_path), 10, 16, 0, 50)
+    assert 'val_ann_file=annotations/ivslab/val.tsv' in opts
