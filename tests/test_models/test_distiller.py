@@ -57,6 +57,12 @@ def test_missing_teacher_checkpoint_is_an_error(tmp_path):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd.py'))
     with pytest.raises(ValueError, match='no teacher_ckpt'):
         MODELS.build(cfg.model)
+    # a random teacher for a smoke test downloads nothing: teacher.py's
+    # pretrained backbone initialisation is dropped
+    cfg.model.allow_random_teacher = True
+    with pytest.warns(UserWarning, match='RANDOM'):
+        model = MODELS.build(cfg.model)
+    assert (model.teacher.backbone.init_cfg or {}).get('type') != 'Pretrained'
 
 
 def test_teacher_batchnorm_stays_eval(tmp_path):
