@@ -11,7 +11,7 @@ import importlib.util
 import os
 import pickle
 import sys
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 import torch
 
@@ -99,31 +99,61 @@ def checkpoint_safe_globals() -> List[Any]:
     ]
 
 
+def _safe_loader(loader: Callable) -> Callable:
+    """``loader`` run inside ``torch.serialization.safe_globals``."""
+
+    @functools.wraps(loader)
+    def load_safe(*args: Any, **kwargs: Any) -> Any:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return loader(*args, **kwargs)
+
+    load_safe._ivslab_safe = True  # type: ignore[attr-defined]
+    return load_safe
+
+
+def _load_url_weights_only(url: str, model_dir: Optional[str] = None,
+                           map_location: Any = None, progress: bool = True,
+                           check_hash: bool = False,
+                           file_name: Optional[str] = None) -> Any:
+    """MMEngine's ``load_url`` (download once into ``$TORCH_HOME``, then
+    load), with ``weights_only=True``."""
+    return torch.hub.load_state_dict_from_url(
+        url, model_dir=model_dir, map_location=map_location, progress=progress,
+        check_hash=check_hash, file_name=file_name, weights_only=True)
+
+
 def _patch_checkpoint_loading() -> None:
     """Load MMEngine checkpoints with ``weights_only=True`` and an allow-list.
 
     Upstream problem: since torch 2.6 ``torch.load`` defaults to
     ``weights_only=True`` and MMEngine 0.10 checkpoints (numpy arrays,
     ``HistoryBuffer``) fail to load with ``UnpicklingError``. Rather than
-    turning the protection off, MMEngine's local-file loader runs inside
+    turning the protection off, every MMEngine checkpoint loader (local files,
+    ``http(s)://`` URLs such as a config's ``init_cfg=dict(type='Pretrained',
+    checkpoint=URL)``, ``open-mmlab://``, ...) runs inside
     ``torch.serialization.safe_globals`` with the few types it needs, so a
-    checkpoint carrying any other pickled object is still refused.
+    checkpoint carrying any other pickled object is still refused, wherever
+    it comes from.
+
+    Second upstream problem: every URL scheme ends in MMEngine's
+    ``load_url``, which is ``torch.hub.load_state_dict_from_url`` whose
+    ``weights_only`` defaults to False, so a downloaded checkpoint could run
+    any pickled code. MMEngine's checkpoint module gets a ``load_url`` that
+    passes ``weights_only=True``.
     """
+    import mmengine.runner.checkpoint as mm_checkpoint
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    mm_checkpoint.load_url = _load_url_weights_only
+
     schemes = CheckpointLoader._schemes
-    local = schemes['']
-    if getattr(local, '_ivslab_safe', False):
-        return
-
-    @functools.wraps(local)
-    def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return local(filename, map_location)
-
-    load_from_local_safe._ivslab_safe = True  # type: ignore[attr-defined]
-    schemes[''] = load_from_local_safe
-    _APPLIED.append('checkpoint_safe_globals')
+    wrapped = False
+    for prefix, loader in list(schemes.items()):
+        if not getattr(loader, '_ivslab_safe', False):
+            schemes[prefix] = _safe_loader(loader)
+            wrapped = True
+    if wrapped and 'checkpoint_safe_globals' not in _APPLIED:
+        _APPLIED.append('checkpoint_safe_globals')
 
 
 def _patch_onnx_export() -> None:

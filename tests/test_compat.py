@@ -18,8 +18,22 @@ def test_torchvision_imports_and_runs():
     assert torchvision.__version__
 
 
-def test_fixes_are_idempotent():
-    assert compat.apply() == compat.apply()
+def test_fixes_apply_once():
+    # ivslab_plugin's import applied them; another apply() must not wrap the
+    # loaders or the exporter a second time (each call would nest another
+    # safe_globals context / another wrapper).
+    from mmengine.runner.checkpoint import CheckpointLoader
+    first = compat.apply()
+    second = compat.apply()
+    assert second == first
+    assert len(second) == len(set(second))
+    assert {'checkpoint_safe_globals', 'onnx_legacy_export'} <= set(second)
+    for prefix, loader in CheckpointLoader._schemes.items():
+        assert getattr(loader, '_ivslab_safe', False), prefix
+        assert not getattr(loader.__wrapped__, '_ivslab_safe', False), prefix
+    assert not getattr(torch.onnx.export.__wrapped__, '_ivslab_legacy', False)
+    import mmengine.runner.checkpoint as mm_checkpoint
+    assert mm_checkpoint.load_url is compat._load_url_weights_only
 
 
 class _Evil:
@@ -89,3 +103,27 @@ def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
     torch.save({'state_dict': {}, 'meta': _Sneaky()}, path)
     with pytest.raises(pickle.UnpicklingError, match='getattr'):
         _load_checkpoint(str(path), map_location='cpu')
+
+
+def test_checkpoint_by_url_loads_weights_only(http_root):
+    root, url = http_root
+    src = torch.nn.Linear(3, 2)
+    loss = HistoryBuffer()
+    loss.update(2.0)
+    torch.save({'state_dict': src.state_dict(),
+                'meta': {'best_score': np.float64(0.05), 'arr': np.arange(3)},
+                'message_hub': {'log_scalars': {'train/loss': loss}}},
+               root / 'ok.pth')
+    dst = torch.nn.Linear(3, 2)
+    ckpt = load_checkpoint(dst, f'{url}/ok.pth', map_location='cpu', strict=True)
+    assert torch.equal(dst.weight, src.weight) and torch.equal(dst.bias, src.bias)
+    assert ckpt['meta']['best_score'] == pytest.approx(0.05)
+
+
+def test_malicious_checkpoint_by_url_is_refused(http_root, tmp_path):
+    root, url = http_root
+    marker = tmp_path / 'pwned'
+    torch.save({'state_dict': {}, 'meta': _Evil(marker)}, root / 'evil.pth')
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(torch.nn.Linear(2, 2), f'{url}/evil.pth')
+    assert not marker.exists()

@@ -18,7 +18,7 @@ def main() -> None:
                         help='label every n-th video frame')
     parser.add_argument('--unlabelled-step', type=int, default=0,
                         help='also write unlabelled.tsv (boxes only, for distillation) '
-                        'from every n-th frame outside train/test.tsv; 0: none')
+                        'from every n-th frame outside train/val/test.tsv; 0: none')
     parser.add_argument('--sources', nargs='+',
                         choices=[s.name for s in SOURCES],
                         default=[s.name for s in SOURCES])
@@ -28,7 +28,8 @@ def main() -> None:
         cache_dir=args.cache_dir, video_step=args.video_step,
         unlabelled_step=args.unlabelled_step)
     print(f'{report.images} images, {report.train_faces} train faces, '
-          f'{report.test_faces} test faces -> {args.out} '
+          f'{report.val_faces} val faces (checkpoint selection), '
+          f'{report.test_faces} test faces (reported numbers) -> {args.out} '
           f'(per source: {report.per_source}); no face found in '
           f'{len(report.images_without_faces)} images')
     if args.unlabelled_step:

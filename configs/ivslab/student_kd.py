@@ -1,23 +1,25 @@
 # The student of student.py distilled from the teacher of teacher.py:
 #   python tools/train.py configs/ivslab/student_kd.py \
-#       --cfg-options teacher_ckpt=work_dirs/teacher/best_NME_pupil_epoch_*.pth
+#       --cfg-options model.teacher_ckpt=work_dirs/teacher/best_NME_pupil_epoch_N.pth
+# (`model.teacher_ckpt=` works the same through MMPose's tools/train.py and
+# `mim train mmpose`; without a checkpoint the model refuses to build.)
 # then tools/convert_kd_ckpt.py turns the result into a student.py checkpoint.
 # Same data, schedule and augmentation as student.py; the teacher sees the
 # student's 128x128 crops resized to its own 256x256 input.
 _base_ = ['./student.py']
 
-# Teacher config: `{{fileDirname}}` is this file's folder, so it resolves
-# from any working directory (`pkg::path` and configs/-relative paths work).
-teacher_cfg = '{{fileDirname}}/teacher.py'
-# None builds a random teacher (with a warning): only for smoke tests.
-teacher_ckpt = None
-
 model = dict(
     _delete_=True,
     type='SingleTeacherPoseDistiller',
     student=_base_.model,
-    teacher_cfg=teacher_cfg,
-    teacher_ckpt=teacher_ckpt,
+    # `{{fileDirname}}` is this file's folder, so the teacher config resolves
+    # from any working directory (`pkg::path` and configs/-relative paths
+    # work too). Override with model.teacher_cfg=...
+    teacher_cfg='{{fileDirname}}/teacher.py',
+    # Required: the teacher's trained checkpoint (path or URL). None is an
+    # error unless allow_random_teacher=True (smoke tests only).
+    teacher_ckpt=None,
+    allow_random_teacher=False,
     # The teacher's SimCC distributions are rendered as the student codec's
     # Gaussians (sigma 2 on the 32x32 grid) and matched with MSE.
     logit_loss=dict(

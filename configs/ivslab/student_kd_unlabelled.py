@@ -5,7 +5,7 @@
 # student alone's; the unlabelled faces get only the distillation loss (their
 # keypoint weights are zero).
 #   python tools/train.py configs/ivslab/student_kd_unlabelled.py --cfg-options \
-#       teacher_ckpt=... unlabelled_ann_file=annotations/ivslab/test_q.tsv
+#       model.teacher_ckpt=... unlabelled_ann_file=annotations/ivslab/test_q.tsv
 # (tools/build_sample_data.py --unlabelled-step 5 writes such a file for the
 # sample data: annotations/ivslab/unlabelled.tsv)
 _base_ = ['./student_kd.py']

@@ -24,6 +24,14 @@ METRICS = ('NME_pupil', 'NME_ocular', 'FR@0.10_pupil', 'AUC@0.10_pupil')
 MODELS = ('teacher', 'student', 'student_kd')
 
 
+def selection_options(data_root: str) -> List[str]:
+    """Select checkpoints on ``val.tsv`` where the data has one (the sample
+    data); the ivslab layout has only ``train.tsv`` and ``test.tsv`` (its
+    validation split), where the configs' default, ``test.tsv``, stays."""
+    val = 'annotations/ivslab/val.tsv'
+    return [f'val_ann_file={val}'] if osp.isfile(osp.join(data_root, val)) else []
+
+
 def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
                      warmup_iters: int, workers: int = 0) -> List[str]:
     """``--cfg-options`` giving every model the same short schedule.
@@ -34,7 +42,8 @@ def schedule_options(data_root: str, epochs: int, batch_size: int, seed: int,
     """
     half = epochs // 2
     opts = [
-        f'data_root={data_root}', f'train_cfg.max_epochs={epochs}',
+        f'data_root={data_root}', *selection_options(data_root),
+        f'train_cfg.max_epochs={epochs}',
         f'train_cfg.val_interval={max(1, epochs // 4)}',
         f'train_dataloader.batch_size={batch_size}',
         f'randomness.seed={seed}', 'default_hooks.logger.interval=10',
@@ -191,8 +200,8 @@ class Plan:
     def train_job(self, name: str, threads: int) -> Job:
         extra: List[str] = []
         if name == 'student_kd':
-            extra = [f'teacher_ckpt={self.teacher_ckpt}',
-                     f'teacher_cfg={self.config("teacher")}']
+            extra = [f'model.teacher_ckpt={self.teacher_ckpt}',
+                     f'model.teacher_cfg={self.config("teacher")}']
             if self.unlabelled_ann_file:
                 extra.append(f'unlabelled_ann_file={self.unlabelled_ann_file}')
                 if self.source_ratio:

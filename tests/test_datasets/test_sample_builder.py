@@ -87,25 +87,57 @@ def test_unlabelled_pool_takes_only_frames_outside_train_and_test(tmp_path, labe
     ann = out / 'annotations/ivslab'
     paths = {name: [line.split('\t')[0] for line in (ann / f'{name}.tsv').read_text().splitlines()]
              for name in ('train', 'test', 'unlabelled')}
-    # labelled frames 0 and 10 (train; 16+ is the test part, no 10-step frame
-    # there); the pool: main frames 5 and 15 (not 0/10, not in the test part)
-    # and other-video frames 0 and 5
+    # labelled frames 0 and 10 (train; 14-15 is the val part, 16+ the test
+    # part, no 10-step frame there); the pool: main frame 5 (not 0/10, not in
+    # the val or test part: 15 is val) and other-video frames 0 and 5
     assert paths['train'] == ['clips/main_00000.jpg', 'clips/main_00010.jpg']
     assert paths['test'] == []
     assert paths['unlabelled'] == ['clips/unlabelled/main_00005.jpg',
-                                   'clips/unlabelled/main_00015.jpg',
                                    'clips/unlabelled/other_00000.jpg',
                                    'clips/unlabelled/other_00005.jpg']
-    assert (report.train_faces, report.test_faces, report.unlabelled_faces) == (2, 0, 4)
+    assert (report.train_faces, report.test_faces, report.unlabelled_faces) == (2, 0, 3)
     # boxes only: the landmark columns are zeros, the box is the face's
     raw = read_landmark_tsv(str(ann / 'unlabelled.tsv'), 51, image_root=str(out / 'images'))
     assert all(not r.keypoints.any() for r in raw)
     boxed = read_landmark_tsv(str(ann / 'unlabelled.tsv'), 51,
                               image_root=str(out / 'images'), labelled=False)
     # (labelled before the JPEG was written, hence the pixel tolerance)
-    (face, ) = labeller(cv2.imread(str(out / 'images' / paths['unlabelled'][2])))
+    (face, ) = labeller(cv2.imread(str(out / 'images' / paths['unlabelled'][1])))
     x0, y0 = face.min(0)
     x1, y1 = face.max(0)
-    np.testing.assert_allclose(boxed[2].center, [(x0 + x1) / 2, (y0 + y1) / 2], atol=2)
-    assert abs(boxed[2].scale * 200 - min(x1 - x0, y1 - y0) * 1.05) < 4
+    np.testing.assert_allclose(boxed[1].center, [(x0 + x1) / 2, (y0 + y1) / 2], atol=2)
+    assert abs(boxed[1].scale * 200 - min(x1 - x0, y1 - y0) * 1.05) < 4
     assert 'unlabelled pool' in (out / 'SOURCES.md').read_text()
+
+
+def test_val_split_takes_other_photos_and_frames_than_test(tmp_path, labeller):
+    # 7 photos and a 40-frame video labelled every 5th frame: photo 3 is val,
+    # photo 4 test (test_every 5); frames from 32 on are test, 28-31 val
+    image = cv2.resize(cv2.imread(GRACE), (256, 300))
+    clips = tmp_path / 'clips'
+    clips.mkdir()
+    _write_video(clips / 'main.mp4', image, 40)
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    members = tuple(f'media/p{i}.jpg' for i in range(7))
+    with zipfile.ZipFile(cache / 'clips-1.0-py3-none-any.whl', 'w') as z:
+        for i, member in enumerate(members):
+            cv2.imwrite(str(clips / f'p{i}.jpg'), np.roll(image, 3 * i, axis=0))
+            z.write(clips / f'p{i}.jpg', member)
+        z.write(clips / 'main.mp4', 'media/main.mp4')
+    source = Source('clips', 'pypi', 'clips==1.0', members, 'test', video='media/main.mp4')
+    out = tmp_path / 'sample'
+    report = build_sample_dataset(str(out), [source], cache_dir=str(cache), video_step=5,
+                                  test_every=5, test_video_fraction=0.2,
+                                  val_video_fraction=0.1, labeller=labeller,
+                                  progress=False)
+    ann = out / 'annotations/ivslab'
+    paths = {name: [line.split('\t')[0] for line in (ann / f'{name}.tsv').read_text().splitlines()]
+             for name in ('train', 'val', 'test')}
+    assert paths['val'] == ['clips/p3.jpg', 'clips/main_00030.jpg']
+    assert paths['test'] == ['clips/p4.jpg', 'clips/main_00035.jpg']
+    assert paths['train'] == ['clips/p0.jpg', 'clips/p1.jpg', 'clips/p2.jpg', 'clips/p5.jpg',
+                              'clips/p6.jpg'] + [f'clips/main_{i:05d}.jpg'
+                                                 for i in range(0, 30, 5)]
+    assert (report.train_faces, report.val_faces, report.test_faces) == (11, 2, 2)
+    assert 'val faces: 2 (checkpoint selection)' in (out / 'SOURCES.md').read_text()

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmpose.registry import MODELS
 
+from conftest import REPO_ROOT
 from ivslab_plugin.apis.kd_checkpoint import convert_kd_checkpoint
 from ivslab_plugin.models.distillers import decay_factor, resolve_config_path
 
@@ -20,6 +21,8 @@ PAIRS = [('heatmap', 'heatmap'), ('simcc', 'simcc'), ('heatmap', 'simcc'),
 
 
 def build(tmp_path, teacher='simcc', student='heatmap', **kwargs):
+    # a random teacher is fine for these unit tests, and must be asked for
+    kwargs.setdefault('allow_random_teacher', 'teacher_ckpt' not in kwargs)
     model = MODELS.build(distiller_cfg(str(tmp_path), teacher, student, **kwargs))
     model.init_weights()
     return model
@@ -45,6 +48,21 @@ def test_loss_keys_and_frozen_teacher(tmp_path, teacher, student):
     assert any(p.grad is not None for p in model.student.backbone.parameters())
     assert all(p.grad is not None for p in model.student.head.parameters())
     assert model.feature_loss.align.weight.grad is not None
+
+
+def test_missing_teacher_checkpoint_is_an_error(tmp_path):
+    # without a checkpoint the run would distil from random weights
+    with pytest.raises(ValueError, match='model.teacher_ckpt=PATH'):
+        MODELS.build(distiller_cfg(str(tmp_path), 'simcc', 'heatmap'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd.py'))
+    with pytest.raises(ValueError, match='no teacher_ckpt'):
+        MODELS.build(cfg.model)
+    # a random teacher for a smoke test downloads nothing: teacher.py's
+    # pretrained backbone initialisation is dropped
+    cfg.model.allow_random_teacher = True
+    with pytest.warns(UserWarning, match='RANDOM'):
+        model = MODELS.build(cfg.model)
+    assert (model.teacher.backbone.init_cfg or {}).get('type') != 'Pretrained'
 
 
 def test_teacher_batchnorm_stays_eval(tmp_path):
@@ -152,7 +170,6 @@ def test_teacher_config_resolves_from_any_directory(tmp_path, monkeypatch):
 
 
 def test_converter_round_trip(tmp_path):
-    from conftest import REPO_ROOT
     model = build(tmp_path, 'simcc', 'heatmap')
     src, dst = str(tmp_path / 'kd.pth'), str(tmp_path / 'student.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=3)), src)
@@ -168,6 +185,7 @@ def test_converter_round_trip(tmp_path):
 
     # the shipped student config loads a converted student_kd checkpoint
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd.py'))
+    cfg.model.allow_random_teacher = True
     with pytest.warns(UserWarning, match='RANDOM'):
         kd = MODELS.build(cfg.model)
     torch.save(dict(state_dict=kd.state_dict()), src)

@@ -14,10 +14,12 @@ pytestmark = pytest.mark.slow
 
 def test_teacher_distil_convert_test(synthetic_data, tmp_path):
     opts = cpu_options(synthetic_data['root']) + ['train_cfg.max_epochs=1']
+    # (tests never download: the teacher's backbone starts from scratch)
+    teacher_opts = [*opts, 'model.backbone.init_cfg=None']
     teacher_dir = str(tmp_path / 'teacher')
     # (teacher validation is covered by test_train_test_e2e; skip it here)
     run_tool('tools/train.py', 'configs/ivslab/teacher.py', '--work-dir', teacher_dir,
-             '--no-validate', '--cfg-options', *opts)
+             '--no-validate', '--cfg-options', *teacher_opts)
     teacher_ckpt = osp.join(teacher_dir, 'epoch_1.pth')
 
     kd_dir = str(tmp_path / 'kd')
@@ -25,7 +27,7 @@ def test_teacher_distil_convert_test(synthetic_data, tmp_path):
     # without landmarks, so they only get the distillation loss
     log = run_tool('tools/train.py', 'configs/ivslab/student_kd_unlabelled.py',
                    '--work-dir', kd_dir, '--cfg-options', *opts,
-                   f'teacher_ckpt={teacher_ckpt}',
+                   f'model.teacher_ckpt={teacher_ckpt}',
                    'unlabelled_ann_file=annotations/ivslab/train.tsv',
                    'train_dataloader.dataset.datasets.1.ann_file='
                    'annotations/ivslab/train.tsv')

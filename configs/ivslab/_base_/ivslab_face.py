@@ -2,6 +2,12 @@
 # Point `data_root` at your data (or use --cfg-options data_root=...):
 #   data_root/images/...                 image paths in the TSVs resolve here
 #   data_root/annotations/ivslab/train.tsv, test.tsv (the validation split)
+# The val split selects the best checkpoint (save_best), the test split gives
+# the reported numbers. The ivslab data has no labelled split besides its
+# validation split test.tsv, so both are test.tsv by default; the sample data
+# (tools/build_sample_data.py) has a separate val.tsv: select on it with
+#   --cfg-options val_ann_file=annotations/ivslab/val.tsv
+# (with MMPose's own tools: val_dataloader.dataset.ann_file=...).
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['ivslab_plugin'], allow_failed_imports=False)
@@ -12,6 +18,7 @@ dataset_type = 'IvslabFaceDataset'
 data_mode = 'topdown'
 train_ann_file = 'annotations/ivslab/train.tsv'
 val_ann_file = 'annotations/ivslab/test.tsv'
+test_ann_file = 'annotations/ivslab/test.tsv'
 # The 51-point metainfo comes with the dataset class (IvslabFaceDataset.METAINFO,
 # a file inside the package), as MMPose's face datasets carry theirs, so
 # MMPose's own APIs (init_model, MMPoseInferencer) find it from any directory
@@ -30,8 +37,10 @@ codec = dict(
     normalize=False,
     use_dark=False)
 
-# Augmentations as in the seed: flip with the 51-point pairs, scale and
-# rotation, colour, blur, and occlusion (a random erased patch).
+# The teacher's (teacher.py's) stage-1 augmentation, RTMPose's face recipe:
+# flip with the 51-point pairs, scale and rotation, colour, blur, and
+# occlusion (a random erased patch). The students and teacher_cpu.py define
+# their own.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=bbox_padding),
@@ -45,9 +54,10 @@ train_pipeline = [
         transforms=[
             dict(type='Blur', p=0.1),
             dict(type='MedianBlur', p=0.1),
+            # RTMPose's stage 1: an occluding patch on every face
             dict(type='CoarseDropout', max_holes=1, max_height=0.4,
                  max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
-                 p=0.5),
+                 p=1.0),
         ]),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
@@ -83,7 +93,19 @@ val_dataloader = dict(
         data_prefix=dict(img='images/'),
         test_mode=True,
         pipeline=val_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=test_ann_file,
+        data_prefix=dict(img='images/'),
+        test_mode=True,
+        pipeline=val_pipeline))
 
 val_evaluator = dict(type='FaceLandmarkMetric', norm_modes=('pupil', 'ocular'))
 test_evaluator = val_evaluator

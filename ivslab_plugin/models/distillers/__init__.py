@@ -3,7 +3,8 @@ from .single_teacher_distiller import (
                                        decay_factor,
                                        resolve_config_path,
                                        student_state_from_distiller,
+                                       without_pretrained,
 )
 
 __all__ = ['SingleTeacherPoseDistiller', 'decay_factor', 'resolve_config_path',
-           'student_state_from_distiller']
+           'student_state_from_distiller', 'without_pretrained']

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,19 @@ def resolve_config_path(path: str) -> Config:
         if osp.isfile(candidate):
             return Config.fromfile(candidate)
     raise FileNotFoundError(f'teacher config {path!r} not found (tried {candidates})')
+
+
+def without_pretrained(cfg: Any) -> Any:
+    """A copy of a model config without ``init_cfg=dict(type='Pretrained')``
+    entries: a random teacher for a smoke test downloads nothing."""
+    if isinstance(cfg, dict):
+        return type(cfg)({
+            k: without_pretrained(v) for k, v in cfg.items()
+            if not (k == 'init_cfg' and isinstance(v, dict) and v.get('type') == 'Pretrained')
+        })
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(without_pretrained(v) for v in cfg)
+    return cfg
 
 
 def decay_factor(schedule: Dict, progress: float) -> float:
@@ -68,8 +81,12 @@ class SingleTeacherPoseDistiller(BaseModel):
         student: Config of the student pose estimator.
         teacher_cfg: Teacher config file: ``pkg::path``, an existing path, or
             a path relative to the repository's ``configs/``.
-        teacher_ckpt: Teacher checkpoint. ``None`` keeps random teacher
-            weights (a warning is logged; only useful for smoke tests).
+        teacher_ckpt: Teacher checkpoint (a path or URL). Required unless
+            ``allow_random_teacher`` is set; from the command line of any
+            MMEngine tool: ``--cfg-options model.teacher_ckpt=PATH``.
+        allow_random_teacher: Build the teacher with random weights when no
+            ``teacher_ckpt`` is given (a warning is logged). Only for smoke
+            tests: distilling from a random teacher is meaningless.
         logit_loss: Config of the logit loss (``LogitDistillLoss``), called
             as ``loss(student_out, teacher_out)``; ``None`` disables it.
         feature_loss: Config of the feature loss (``FeatureDistillLoss``) on
@@ -94,6 +111,7 @@ class SingleTeacherPoseDistiller(BaseModel):
                  student: ConfigType,
                  teacher_cfg: str,
                  teacher_ckpt: Optional[str] = None,
+                 allow_random_teacher: bool = False,
                  logit_loss: OptConfigType = dict(type='LogitDistillLoss'),
                  feature_loss: OptConfigType = None,
                  student_feat_index: int = -1,
@@ -103,6 +121,13 @@ class SingleTeacherPoseDistiller(BaseModel):
                  teacher_input_size: Optional[Sequence[int]] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
+        if not teacher_ckpt and not allow_random_teacher:
+            # A run without a teacher checkpoint would silently distil from
+            # random weights for its whole schedule: refuse before building.
+            raise ValueError(
+                'SingleTeacherPoseDistiller: no teacher_ckpt given. Pass the '
+                "teacher's checkpoint with --cfg-options model.teacher_ckpt=PATH "
+                '(or set model.allow_random_teacher=True for a smoke test).')
         student = Config(student) if isinstance(student, dict) else student
         if data_preprocessor is None:
             data_preprocessor = student.get('data_preprocessor')
@@ -110,14 +135,17 @@ class SingleTeacherPoseDistiller(BaseModel):
         self.student = MODELS.build(student)
 
         t_cfg = resolve_config_path(teacher_cfg)
-        self.teacher = MODELS.build(t_cfg.model)
+        # The checkpoint replaces every weight, so the teacher's own
+        # pretrained initialisation would only be a wasted download.
+        self.teacher = MODELS.build(without_pretrained(t_cfg.model))
         if teacher_ckpt:
             load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu',
                             logger='current')
         else:
             self.teacher.init_weights()
-            msg = ('SingleTeacherPoseDistiller: no teacher_ckpt given, the teacher '
-                   'has RANDOM weights; distillation is meaningless')
+            msg = ('SingleTeacherPoseDistiller: allow_random_teacher=True and no '
+                   'teacher_ckpt, the teacher has RANDOM weights; distillation '
+                   'is meaningless')
             warnings.warn(msg)
             print_log(msg, logger='current', level=30)
         # Loaded weights must survive the runner's init_weights() call.
@@ -241,4 +269,4 @@ def student_state_from_distiller(state_dict: Dict[str, Tensor],
 
 
 __all__ = ['SingleTeacherPoseDistiller', 'decay_factor', 'resolve_config_path',
-           'student_state_from_distiller']
+           'student_state_from_distiller', 'without_pretrained']

@@ -1,0 +1,76 @@
+"""tools/gpu_smoke.sh cannot run without a GPU; what can be checked on a CPU
+is: its arguments, the commands it would run (--dry-run) and the Python it
+calls (ivslab_plugin.apis.smoke) on a real short CPU run."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT
+from ivslab_plugin.apis.smoke import epochs_for_iters, model_latency, training_throughput
+
+from .test_train_test_e2e import cpu_options, run_tool
+
+
+def smoke(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHON=sys.executable)
+    return subprocess.run(['bash', 'tools/gpu_smoke.sh', *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_epochs_for_iters():
+    # 422 faces at batch 64: 7 steps an epoch, so 300 steps need 43 epochs
+    assert epochs_for_iters(422, 64, 300) == 43
+    assert epochs_for_iters(422, 64, 7) == 1
+    assert epochs_for_iters(422, 64, 8) == 2
+    assert epochs_for_iters(422, 32, 300, world_size=2) == 43
+    with pytest.raises(ValueError, match='positive'):
+        epochs_for_iters(0, 64, 300)
+
+
+def test_gpu_smoke_rejects_bad_arguments():
+    proc = smoke('--iters', 'many')
+    assert proc.returncode == 2 and 'positive integers' in proc.stderr
+    proc = smoke('--frobnicate')
+    assert proc.returncode == 2 and 'unknown argument --frobnicate' in proc.stderr
+
+
+def test_gpu_smoke_dry_run_prints_the_plan(synthetic_data, tmp_path):
+    proc = smoke('--dry-run', '--data-root', synthetic_data['root'], '--work-dir',
+                 str(tmp_path / 'smoke'), '--iters', '12', '--batch', '4')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    # 24 synthetic faces at batch 4: 6 steps an epoch, 2 epochs for 12 steps
+    assert '24 training faces, batch 4: 2 epochs for >= 12 steps' in out
+    train = [line for line in out.splitlines() if line.startswith('+') and 'tools/train.py' in line]
+    assert len(train) == 2
+    assert 'configs/ivslab/teacher.py' in train[0]
+    assert 'model.backbone.init_cfg=None' in train[0]  # offline by default
+    assert 'custom_hooks.2.switch_epoch=1' in train[0]  # stage 2 is exercised
+    assert 'model.teacher_ckpt=' in train[1] and 'epoch_2.pth' in train[1]
+    for step in ('tools/test.py configs/ivslab/teacher.py', 'tools/deploy.py',
+                 'smoke throughput', 'smoke latency configs/ivslab/student.py'):
+        assert step in out, step
+
+
+@pytest.mark.slow
+def test_smoke_measurements_on_a_cpu_run(synthetic_data, tmp_path):
+    work_dir = str(tmp_path / 'student')
+    run_tool('tools/train.py', 'configs/ivslab/student.py', '--work-dir', work_dir,
+             '--no-validate', '--cfg-options', *cpu_options(synthetic_data['root']),
+             'train_cfg.max_epochs=1')
+    # 24 faces, batch 4: 6 logged steps, 2 of them skipped
+    res = training_throughput(work_dir, batch_size=4)
+    assert res['logged_steps'] == 4
+    assert res['images_per_s'] == pytest.approx(4 / res['step_s'])
+    (scalars, ) = [os.path.join(r, f) for r, _, fs in os.walk(work_dir) for f in fs
+                   if f == 'scalars.json']
+    times = [json.loads(line)['time'] for line in open(scalars) if '"loss"' in line]
+    assert res['step_s'] == pytest.approx(sum(times[2:]) / len(times[2:]))
+    lat = model_latency(os.path.join(REPO_ROOT, 'configs/ivslab/student.py'),
+                        os.path.join(work_dir, 'epoch_1.pth'), device='cpu', runs=5, warmup=1)
+    assert 0 < lat['median_ms'] <= lat['p90_ms']
+    with pytest.raises(FileNotFoundError):
+        training_throughput(str(tmp_path), batch_size=4)
