@@ -83,6 +83,7 @@ def ensure_sample_data(data_root: str, sources: Optional[Sequence[Source]] = Non
     Raises:
         RuntimeError: the sources gave no train or no test faces.
     """
+    ann = osp.join(data_root, 'annotations', 'ivslab')
     if has_sample_data(data_root):
         print(f'using the sample data in {data_root}')
         if not osp.isfile(osp.join(ann, 'val.tsv')):
