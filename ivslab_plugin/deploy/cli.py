@@ -245,6 +245,7 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     from .infer.backends import TorchBackend, build_backend
     from .verify.parity import (
         RUNTIME_TOLERANCES,
+        check_bundle_parity,
         check_runtime_parity,
         synthetic_samples,
         tsv_samples,
@@ -318,7 +319,9 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     samples = tsv_samples(args.parity_tsv, args.image_root, args.num_faces) \
         if args.parity_tsv else synthetic_samples(max(1, args.num_faces // 2))
     reference = TorchBackend(model_cfg, args.checkpoint, flip_test=False)
-    report = check_runtime_parity(reference, build_backend(args.work_dir),
-                                  samples, args.runtime)
+    backend = build_backend(args.work_dir)
+    report = check_runtime_parity(reference, backend, samples, args.runtime)
     print('\n'.join(report.lines()))
-    return 0 if ok and report.passed else 1
+    bundle = check_bundle_parity(backend, args.work_dir, samples)
+    print('\n'.join(bundle.lines()))
+    return 0 if ok and report.passed and bundle.passed else 1

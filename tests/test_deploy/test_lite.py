@@ -162,7 +162,7 @@ def test_bundle_runs_without_the_training_stack(student_onnx, tmp_path):
     listing.write_text('\n'.join(images + [str(tmp_path / 'missing.png')]) + '\n')
     out = tmp_path / 'out'
     proc = run_on_device(osp.join(bundle, 'run_model.py'), str(listing),
-                         str(out), '--haar')
+                         str(out), '--detector', 'haar')
     # the missing image is reported, the others are written
     assert proc.returncode == 1, proc.stderr
     assert 'missing.png: image not found' in proc.stdout + proc.stderr

@@ -90,16 +90,16 @@ def bundle_spec(model_cfg: Union[str, Config], model_file: str) -> Dict:
 
 
 def write_bundle(model_cfg: Union[str, Config], model_file: str,
-                 detector: Optional[str] = 'short') -> str:
+                 detector: Optional[str] = 'full') -> str:
     """Turn the folder of an exported model file into a bundle.
 
     Args:
         model_cfg (str | Config): the config the model was exported from.
         model_file (str): the ``.tflite``, ``.onnx`` or ``.ncnn.param`` file.
-        detector (str, optional): the BlazeFace variant to ship (``'short'``
-            or ``'full'``) when it is in the cache (``python -m
-            ivslab_plugin.deploy.assets``); None ships none. Without it the
-            bundle uses OpenCV's Haar cascade.
+        detector (str, optional): the default BlazeFace variant (``'full'``
+            or ``'short'``); both models are shipped when they are in the
+            cache (``python -m ivslab_plugin.deploy.assets``). None ships
+            none; without them the bundle uses OpenCV's Haar cascade.
 
     Returns:
         str: the bundle folder.
@@ -113,15 +113,19 @@ def write_bundle(model_cfg: Union[str, Config], model_file: str,
     for name in sorted(os.listdir(src)):
         if name.endswith('.py'):
             shutil.copyfile(osp.join(src, name), osp.join(dst, name))
-    blazeface = cached_blazeface(detector) if detector else None
-    if blazeface:
-        os.makedirs(osp.join(out, 'detector'), exist_ok=True)
-        rel = osp.join('detector', osp.basename(blazeface))
-        shutil.copyfile(blazeface, osp.join(out, rel))
-        t = BLAZEFACE_TO_TSV[detector]
-        spec['detector'] = dict(type='blazeface', file=rel, variant=detector,
-                                iou_thr=0.3,
-                                box_transform=[t.scale, t.shift_x, t.shift_y])
+    files, transforms = {}, {}
+    for variant in (BLAZEFACE_TO_TSV if detector else ()):
+        path = cached_blazeface(variant)
+        if path:
+            os.makedirs(osp.join(out, 'detector'), exist_ok=True)
+            files[variant] = osp.join('detector', osp.basename(path))
+            shutil.copyfile(path, osp.join(out, files[variant]))
+            t = BLAZEFACE_TO_TSV[variant]
+            transforms[variant] = [t.scale, t.shift_x, t.shift_y]
+    if files:
+        spec['detector'] = dict(type='blazeface', files=files,
+                                variant=detector if detector in files else next(iter(files)),
+                                iou_thr=0.3, box_transforms=transforms)
     write_spec(spec, osp.join(out, SPEC_NAME))
     launcher = osp.join(out, 'run_model.py')
     with open(launcher, 'w', encoding='utf-8') as f:

@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from .detect import FaceDetector, HaarFaceDetector, open_detector, rightmost_first
+from .detect import FaceDetector, open_detector, rightmost_first
 from .landmarks import LandmarkModel
 from .spec import BundleError, load_spec
 from .submission import fallback_box, format_submission, image_id, read_image_list
@@ -53,11 +53,12 @@ class Landmarker:
 
     def __init__(self, bundle_dir: str, num_threads: int = 1,
                  detector: Optional[FaceDetector] = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print,
+                 variant: Optional[str] = None) -> None:
         self.spec = load_spec(bundle_dir)
         self.model = LandmarkModel(self.spec, num_threads=num_threads)
         self.detector = detector or open_detector(self.spec, self.spec['_dir'],
-                                                  num_threads, log)
+                                                  num_threads, log, variant)
 
     def __call__(self, image: np.ndarray,
                  face_boxes: Optional[np.ndarray] = None) -> List[Face]:
@@ -292,9 +293,10 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
     parser.add_argument('--bundle', default=bundle_dir,
                         help='the exported folder (default: this script\'s)')
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--haar', action='store_true',
-                        help="OpenCV's Haar cascade instead of the bundle's "
-                        'detector')
+    parser.add_argument('--detector', choices=['full', 'short', 'haar'],
+                        help="BlazeFace full range (finds more faces), short "
+                        "range (faster) or OpenCV's Haar cascade (default: the "
+                        "bundle's, full range)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--demo', metavar='INPUT',
                       help='draw landmarks on an image, folder or video')
@@ -314,7 +316,7 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
         parser.error('give --bundle')
     try:
         landmarker = Landmarker(args.bundle, args.threads,
-                                HaarFaceDetector() if args.haar else None)
+                                variant=args.detector)
         if args.demo:
             if not args.out_dir:
                 parser.error('--demo needs --out-dir')

@@ -315,20 +315,23 @@ class BlazeFaceDetector(FaceDetector):
 
 
 def open_detector(spec: Optional[Dict], bundle_dir: str = '',
-                  num_threads: int = 1, log=None) -> FaceDetector:
-    """The bundle's detector: BlazeFace when its spec entry and file are
-    there, else the Haar cascade (``log`` says why)."""
+                  num_threads: int = 1, log=None,
+                  variant: Optional[str] = None) -> FaceDetector:
+    """The bundle's detector: BlazeFace (``variant``, or the spec's default)
+    when its spec entry and file are there, else the Haar cascade (``log``
+    says why); ``variant='haar'`` asks for the Haar cascade."""
     det = (spec or {}).get('detector')
-    if det and det.get('type') == 'blazeface':
-        path = osp.join(bundle_dir, det['file'])
+    if variant != 'haar' and det and det.get('type') == 'blazeface':
+        variant = variant or det['variant']
+        path = osp.join(bundle_dir, det['files'].get(variant, ''))
         if osp.isfile(path):
-            transform = det.get('box_transform')
+            transform = det.get('box_transforms', {}).get(variant)
             return BlazeFaceDetector(
-                path, det.get('variant'), det.get('score_thr'),
-                det.get('iou_thr', 0.3),
+                path, variant, None, det.get('iou_thr', 0.3),
                 BoxTransform(*transform) if transform else None, num_threads)
         if log:
-            log(f'{path}: BlazeFace model not found, using the Haar cascade')
+            log(f'{path}: BlazeFace ({variant}) not in the bundle, using the '
+                'Haar cascade')
     return HaarFaceDetector()
 
 

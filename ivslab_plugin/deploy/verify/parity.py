@@ -95,6 +95,7 @@ class ParityReport:
     ms_per_face: Dict[str, float] = field(default_factory=dict)
     raw_tol: Optional[float] = None
     px_tol: float = 0.0
+    reference: str = 'pytorch'
 
     @property
     def passed(self) -> bool:
@@ -109,7 +110,7 @@ class ParityReport:
         return self.raw[name]
 
     def lines(self) -> List[str]:
-        out = [f'parity {self.backend} vs pytorch on {self.num_faces} faces:']
+        out = [f'parity {self.backend} vs {self.reference} on {self.num_faces} faces:']
         for name, value in self.raw.items():
             rel = value / max(self.raw_scale[name], 1e-12)
             out.append(f'  max |raw diff| {name:<10} {value:.3g}, relative '
@@ -213,4 +214,31 @@ def check_runtime_parity(reference: TorchBackend, backend: LandmarkBackend,
     report = check_parity(reference, backend, samples, raw_tol, px_tol,
                           gate_on_median=median, raw_relative=relative)
     report.backend = runtime
+    return report
+
+
+#: The device bundle against the full stack on the same model file: the same
+#: network, so only crop and decoding can differ (max over every point).
+BUNDLE_PX_TOL = 0.05
+
+
+def check_bundle_parity(backend: LandmarkBackend, bundle_dir: str,
+                        samples: Sequence[Sample],
+                        px_tol: float = BUNDLE_PX_TOL) -> ParityReport:
+    """Compare a bundle's device code (numpy crop and decoding) with the
+    full-stack backend of the same model file, on the max keypoint
+    difference."""
+    from ..lite.landmarks import LandmarkModel
+    device = LandmarkModel.from_bundle(bundle_dir)
+    report = ParityReport(f'bundle ({device.spec["runtime"]})',
+                          sum(len(b) for _, b in samples), raw_tol=None,
+                          px_tol=px_tol, reference=f'the full stack ({backend.name}, same file)')
+    want, ms_full = _timed_predict(backend, samples)
+    start = time.perf_counter()
+    got = np.concatenate([device.predict(img, boxes)[0] for img, boxes in samples])
+    ms = 1000 * (time.perf_counter() - start) / max(report.num_faces, 1)
+    diff = np.abs(want - got)
+    report.keypoints_px = float(diff.max())
+    report.median_px = float(np.median(diff))
+    report.ms_per_face = {f'{backend.name} (full)': ms_full, 'bundle': ms}
     return report
