@@ -175,12 +175,27 @@ def apply(repo: str, mutation: Mutation) -> None:
         f.write(text)
 
 
+def copy_env(repo: str) -> dict:
+    """Environment in which the copy at ``repo``, not an installed
+    ``ivslab_plugin``, is imported."""
+    return dict(os.environ, PYTHONPATH=repo, PYTHONDONTWRITEBYTECODE='1',
+                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+
+
+def imports_the_copy(repo: str) -> bool:
+    """Whether Python run with :func:`copy_env` imports the copy's package
+    (an editable install elsewhere must not win over ``PYTHONPATH``)."""
+    proc = subprocess.run(
+        [sys.executable, '-c', 'import ivslab_plugin; print(ivslab_plugin.__file__)'],
+        cwd=repo, env=copy_env(repo), capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    return bool(lines) and osp.realpath(lines[-1]).startswith(osp.realpath(repo) + os.sep)
+
+
 def run_pytest(repo: str, args: Sequence[str], verbose: bool) -> Tuple[int, str]:
     """Run pytest in ``repo`` on ``args``; returns (exit code, output tail)."""
-    env = dict(os.environ, PYTHONPATH=repo, PYTHONDONTWRITEBYTECODE='1',
-               OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', *args]
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=repo, env=copy_env(repo), capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     if verbose:
         print(out)
@@ -218,7 +233,11 @@ def baseline(mutations: Sequence[Mutation], verbose: bool) -> Tuple[int, str, fl
     if not tests:
         return 0, '', 0.0
     with tempfile.TemporaryDirectory(prefix='mutation-') as tmp:
-        rc, tail = run_pytest(copy_repo(tmp), tests, verbose)
+        repo = copy_repo(tmp)
+        if not imports_the_copy(repo):
+            return 3, 'the copy is not what Python imports: check PYTHONPATH and ' \
+                'the installed ivslab_plugin', time.time() - start
+        rc, tail = run_pytest(repo, tests, verbose)
     return rc, tail, time.time() - start
 
 
@@ -245,7 +264,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rc, tail, seconds = baseline(mutations, args.verbose)
     print(f'baseline (unmutated copy): {"passes" if rc == 0 else "FAILS"} ({seconds:.0f} s)')
     if rc != 0:
-        print(f'the tests fail without any mutation, so the check means nothing:\n{tail}')
+        print(f'the baseline failed, so the check would mean nothing:\n{tail}')
         return 2
 
     rows = []
