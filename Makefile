@@ -1,7 +1,7 @@
 # Every target runs from the repository root; .venv is created by `install`.
 PY := .venv/bin/python
 
-.PHONY: install test lint quickstart
+.PHONY: install test lint quickstart mutate
 
 install:
 	bash tools/install.sh
@@ -14,6 +14,11 @@ test: install
 
 lint:
 	$(PY) -m ruff check ivslab_plugin tools tests configs
+
+# One plausible bug at a time in a temporary copy of the repository; fails
+# unless the tests catch every one (docs/testing.md).
+mutate:
+	$(PY) tests/mutation/run_mutations.py
 
 # Sample data, teacher + student + distilled student, tests, export (ONNX
 # Runtime, SDK, ncnn, LiteRT, INT8), demo and a report in

@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmpose.registry import MODELS
@@ -14,7 +15,7 @@ from conftest import REPO_ROOT
 from ivslab_plugin.apis.kd_checkpoint import convert_kd_checkpoint
 from ivslab_plugin.models.distillers import decay_factor, resolve_config_path
 
-from .kd_fixtures import distiller_cfg, inputs, make_samples, model_cfg
+from .kd_fixtures import PREPROCESSOR, distiller_cfg, inputs, make_samples, model_cfg
 
 PAIRS = [('heatmap', 'heatmap'), ('simcc', 'simcc'), ('heatmap', 'simcc'),
          ('simcc', 'heatmap')]
@@ -137,6 +138,62 @@ def test_teacher_sees_the_student_batch_resized(tmp_path):
     # same preprocessing: a constant image stays the same constant
     const = torch.full((1, 3, 32, 32), 0.5)
     torch.testing.assert_close(model.teacher_inputs(const), torch.full((1, 3, 64, 64), 0.5))
+
+
+TEACHER_MEAN, TEACHER_STD = [100.0, 110.0, 120.0], [50.0, 40.0, 30.0]
+
+
+def build_renormalising(tmp_path, **kwargs):
+    """A distiller whose teacher normalises with its own mean / std."""
+    t_model, _ = model_cfg('heatmap', 'teacher')
+    t_model['data_preprocessor'] = dict(t_model['data_preprocessor'], mean=TEACHER_MEAN,
+                                        std=TEACHER_STD)
+    t_path = str(tmp_path / 'renorm_teacher.py')
+    with open(t_path, 'w') as f:
+        f.write(f'input_size = (64, 64)\nmodel = {t_model!r}\n')
+    cfg = dict(distiller_cfg(str(tmp_path), 'heatmap', 'heatmap', feature=False, **kwargs),
+               teacher_cfg=t_path)
+    with pytest.warns(UserWarning, match='RANDOM'):
+        return MODELS.build(cfg)
+
+
+def raw_and_student_batch():
+    """A non-constant raw image (B, 3, 32, 32) in pixel values, and what the
+    student's preprocessor makes of it."""
+    raw = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 255
+    raw[0, :, 0, 0] = torch.tensor([200.0, 110.0, 0.0])
+    s_mean = torch.tensor(PREPROCESSOR['mean']).view(1, 3, 1, 1)
+    s_std = torch.tensor(PREPROCESSOR['std']).view(1, 3, 1, 1)
+    return raw, (raw - s_mean) / s_std
+
+
+def test_teacher_gets_its_own_normalisation(tmp_path):
+    """Student and teacher with different mean / std: the teacher sees
+    (raw - teacher mean) / teacher std of the same pixels."""
+    raw, x = raw_and_student_batch()
+    t_mean = torch.tensor(TEACHER_MEAN).view(1, 3, 1, 1)
+    t_std = torch.tensor(TEACHER_STD).view(1, 3, 1, 1)
+    expected = (raw - t_mean) / t_std
+
+    same_size = build_renormalising(tmp_path, teacher_input_size=(32, 32))
+    t_in = same_size.teacher_inputs(x)
+    torch.testing.assert_close(t_in, expected, atol=1e-4, rtol=1e-5)
+    # by hand: pixel (200, 110, 0) -> ((200-100)/50, (110-110)/40, (0-120)/30)
+    torch.testing.assert_close(t_in[0, :, 0, 0], torch.tensor([2.0, 0.0, -4.0]),
+                               atol=1e-4, rtol=0)
+
+    # at the teacher's own 64x64 the renormalised batch is resized, and the
+    # loss feeds the teacher exactly that
+    model = build_renormalising(tmp_path).train()
+    torch.testing.assert_close(
+        model.teacher_inputs(x),
+        F.interpolate(expected, size=(64, 64), mode='bilinear', align_corners=False),
+        atol=1e-4, rtol=1e-5)
+    seen = []
+    extract = model.teacher.extract_feat
+    model.teacher.extract_feat = lambda t: seen.append(t) or extract(t)
+    model(x, student_samples('heatmap', [True, True]), mode='loss')
+    torch.testing.assert_close(seen[0], model.teacher_inputs(x))
 
 
 def test_distillation_decay_schedule(tmp_path):

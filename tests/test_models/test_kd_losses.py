@@ -1,4 +1,6 @@
 """Distillation losses: alignment across resolutions and output types."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -74,10 +76,82 @@ def test_identical_outputs_give_zero_heatmap_loss_and_kl():
     assert float(LogitDistillLoss()(hm, hm)) == 0.0
     sc = simcc(pts, (32, 32))
     assert float(LogitDistillLoss()(sc, sc)) == pytest.approx(0.0, abs=1e-6)
-    # heatmap teacher at twice the resolution resamples onto the student grid
-    big = heatmaps(pts * 2, (64, 64), (16, 16))
-    small = resample_axis(resample_axis(big, 8, -2), 8, -1)
-    assert float(LogitDistillLoss()(small, big)) == 0.0
+
+
+def test_resample_axis_by_hand():
+    # sample j of the output reads position j * L / size of the input
+    x = torch.tensor([2.0, 6.0])
+    torch.testing.assert_close(resample_axis(x, 4, 0), torch.tensor([2.0, 4.0, 6.0, 6.0]))
+    x = torch.tensor([1.0, 3.0, 5.0, 7.0])
+    torch.testing.assert_close(resample_axis(x, 2, 0), torch.tensor([1.0, 5.0]))
+    # (F.interpolate with align_corners=False would average to [2, 6])
+
+
+def test_heatmap_teacher_at_twice_the_resolution_by_hand():
+    # teacher 4x4 -> student grid 2x2 reads rows / columns 0 and 2:
+    # target [[0, 2], [8, 10]]
+    teacher = torch.arange(16.0).reshape(1, 1, 4, 4)
+    loss = LogitDistillLoss(loss_weight=2.0)
+    student = torch.zeros(1, 1, 2, 2)
+    # 2 * mean(0^2, 2^2, 8^2, 10^2) = 2 * 168 / 4
+    assert float(loss(student, teacher)) == pytest.approx(84.0)
+    assert float(loss(torch.tensor([[[[0.0, 2.0], [8.0, 10.0]]]]), teacher)) == 0.0
+    # per-keypoint weights: a second keypoint of weight 0 is left out
+    two = torch.cat([teacher, teacher + 100], dim=1)
+    weights = torch.tensor([[1.0, 0.0]])
+    assert float(loss(torch.zeros(1, 2, 2, 2), two, weights)) == pytest.approx(84.0)
+
+
+# KL(q || p) for q = softmax([0, ln 3]) = [1/4, 3/4] and p = uniform [1/2, 1/2]
+KL_QUARTER = 0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)
+
+
+def test_simcc_kl_by_hand():
+    loss = LogitDistillLoss(simcc_beta=1.0)
+    ln3 = math.log(3.0)
+    student = (torch.zeros(1, 1, 2), torch.zeros(1, 1, 2))
+    # the teacher's 4 bins resample onto the student's 2 by reading bins 0
+    # and 2: x -> [0, ln 3], y -> [ln 3, 0]; the 99s are never read
+    teacher = (torch.tensor([[[0.0, 99.0, ln3, 99.0]]]),
+               torch.tensor([[[ln3, 99.0, 0.0, 99.0]]]))
+    assert float(loss(student, teacher)) == pytest.approx(2 * KL_QUARTER, rel=1e-5)
+    # temperature 2 with beta 2 gives the same distributions, times T^2 = 4
+    hot = LogitDistillLoss(simcc_beta=2.0, temperature=2.0)
+    assert float(hot(student, teacher)) == pytest.approx(8 * KL_QUARTER, rel=1e-5)
+
+
+def test_heatmap_teacher_to_simcc_student_by_hand():
+    # max-profiles of [[0, ln 3], [0, 0]]: x [0, ln 3], y [ln 3, 0]
+    teacher = torch.tensor([[[[0.0, math.log(3.0)], [0.0, 0.0]]]])
+    student = (torch.zeros(1, 1, 2), torch.zeros(1, 1, 2))
+    loss = LogitDistillLoss(simcc_beta=1.0)
+    assert float(loss(student, teacher)) == pytest.approx(2 * KL_QUARTER, rel=1e-5)
+
+
+def test_simcc_teacher_to_heatmap_student_by_hand():
+    # one-hot teacher distributions on 4 bins: x at bin 0, y at bin 2, i.e.
+    # positions 0 and 1 of a 2-sample grid; Gaussians of sigma 1 there give
+    # hx = [1, e^-1/2], hy = [e^-1/2, 1] and the target hy^T hx
+    teacher = (torch.tensor([[[100.0, 0.0, 0.0, 0.0]]]),
+               torch.tensor([[[0.0, 0.0, 100.0, 0.0]]]))
+    e = math.exp(-0.5)
+    target = torch.tensor([[[[e, e * e], [1.0, e]]]])
+    loss = LogitDistillLoss(simcc_beta=1.0, heatmap_sigma=1.0)
+    assert float(loss(target, teacher)) == pytest.approx(0.0, abs=1e-12)
+    expected = (e**2 + e**4 + 1 + e**2) / 4  # MSE of a zero student
+    assert float(loss(torch.zeros(1, 1, 2, 2), teacher)) == pytest.approx(expected)
+
+
+def test_feature_loss_by_hand():
+    loss = FeatureDistillLoss(student_channels=1, teacher_channels=1)
+    with torch.no_grad():
+        loss.align.weight.fill_(2.0)
+        loss.align.bias.fill_(1.0)
+    student = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])  # -> [[3, 5], [7, 9]]
+    # MSE against zeros: (9 + 25 + 49 + 81) / 4
+    assert float(loss(student, torch.zeros(1, 1, 2, 2))) == pytest.approx(41.0)
+    # a 1x1 student map is resized to the teacher's 2x2: constant 2 * 1 + 1
+    assert float(loss(torch.ones(1, 1, 1, 1), torch.zeros(1, 1, 2, 2))) == pytest.approx(9.0)
 
 
 def test_logit_loss_weights_and_temperature():
