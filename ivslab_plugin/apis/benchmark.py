@@ -31,7 +31,12 @@ from ivslab_plugin.deploy.convert.registry import (
 )
 from ivslab_plugin.deploy.data import calibration_crops
 from ivslab_plugin.deploy.model import Runner, crop_shape, load_estimator, torch_runner
-from ivslab_plugin.deploy.verify.accuracy import INT8_LIMIT, cpu_flags, evaluate_runner
+from ivslab_plugin.deploy.verify.accuracy import (
+    INT8_LIMIT,
+    cpu_flags,
+    evaluate_runner,
+    within_limit,
+)
 
 from .complexity import model_complexity
 
@@ -240,8 +245,8 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                         f'({time.perf_counter() - start:.1f} s)')
                 base = entries[0][0].metrics['NME_pupil']
                 for row, _ in entries:
-                    if row.precision == 'int8' and not (
-                            row.metrics['NME_pupil'] <= base * (1 + int8_limit)):
+                    if row.precision == 'int8' and not within_limit(
+                            base, row.metrics['NME_pupil'], int8_limit):
                         row.status = 'FAILED'
                         log(f'{spec.name}: {row.runtime} FAILED the INT8 check: '
                             f'NME_pupil {row.metrics["NME_pupil"]:.4f} vs fp32 '

@@ -129,14 +129,12 @@ MUTATIONS: List[Mutation] = [
         'teacher outputs resampled corner to corner (align_corners=True)',
         KD_LOSSES, [('* (length / size)', '* ((length - 1) / max(size - 1, 1))')],
         ['tests/test_models/test_kd_losses.py']),
-    # TODO(lead): the INT8 gate in ivslab_plugin/deploy/ (an INT8 export whose
-    # NME_pupil is more than the limit above fp32 is refused). Fill in `file`,
-    # `edits` (for example the comparison that refuses, turned so that a
-    # broken export passes) and `tests` (the gate's test with a deliberately
-    # broken quantisation), and delete `pending`.
     Mutation(
         'int8-gate', 'an INT8 export far above the fp32 NME is accepted',
-        pending='the INT8 gate is not in the check yet'),
+        'ivslab_plugin/deploy/verify/accuracy.py',
+        [('return bool(np.isfinite(int8)) and int8 <= fp32 * (1 + limit)',
+          'return bool(np.isfinite(int8))')],
+        ['tests/test_deploy/test_runtimes.py::test_int8_gate_refuses_a_broken_quantisation']),
 ]
 
 

@@ -53,6 +53,11 @@ def evaluate_runner(runner: Runner, model_config: Union[str, Config],
 INT8_LIMIT = 0.05
 
 
+def within_limit(fp32: float, int8: float, limit: float = INT8_LIMIT) -> bool:
+    """Whether an INT8 NME is at most ``limit`` (a fraction) above fp32."""
+    return bool(np.isfinite(int8)) and int8 <= fp32 * (1 + limit)
+
+
 def cpu_flags() -> List[str]:
     """The CPU's integer dot-product flags (VNNI decides which ONNX Runtime
     INT8 kernels run on x86); empty when it has none or they cannot be
@@ -83,7 +88,7 @@ class Int8Check:
 
     @property
     def passed(self) -> bool:
-        return bool(np.isfinite(self.int8)) and self.change <= self.limit
+        return within_limit(self.fp32, self.int8, self.limit)
 
     def line(self) -> str:
         flags = ', '.join(cpu_flags()) or 'no VNNI'
