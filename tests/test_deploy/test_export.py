@@ -78,7 +78,7 @@ def test_export_and_parity(tiny_models, tmp_path, kind, precision, dynamic):
     report = check_parity(reference, backend, synthetic_samples(2),
                           raw_tol=1e-4 if precision == 'fp32' else 1e-2,
                           px_tol=1e-3 if precision == 'fp32' else 0.5,
-                          gate_on_median=precision == 'fp16',
+                          gate_on_p99=precision == 'fp16',
                           raw_relative=precision == 'fp16')
     assert report.passed, report.lines()
     assert report.num_faces == 4
@@ -170,3 +170,24 @@ def test_sdk_decoding_follows_the_codec(tmp_path):
     assert fix_sdk_decoding(str(tmp_path), dict(type='MSRAHeatmap', unbiased=True))
     assert post_process() == 'unbiased'
     assert not fix_sdk_decoding(str(tmp_path), dict(type='MSRAHeatmap', unbiased=True))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "MMDeploy's SDK (its C++ crop and unbiased decoding) moves a few points of "
+    'the 300-step synthetic student far (p99 1.1 px, max 33 px); on the '
+    'sample-data student p99 0.62 px, max 7.2 px. The cause is not pinned '
+    'down, so the SDK is opt-in (sdk=True); the model file matches PyTorch'))
+def test_shipped_student_sdk(shipped_student, tmp_path):
+    """The shipped student (LiteHeatmapHead, DARK) through MMDeploy's SDK:
+    the 99th percentile within 1 px, the max within the bound
+    (verify/parity.py says why these two)."""
+    from ivslab_plugin.deploy.verify.parity import P99_MAX_PX_BOUND, SDK_P99_PX_TOL
+    cfg, ckpt = shipped_student
+    result = export_model(cfg, ckpt, str(tmp_path),
+                          deploy_config_path(Config.fromfile(cfg), sdk=True))
+    assert 'DARK' in ' '.join(result.notes)  # post_process: unbiased
+    report = check_parity(TorchBackend(cfg, ckpt, flip_test=False),
+                          build_backend(result.sdk_dir, sdk=True),
+                          synthetic_samples(4, seed=11), None, SDK_P99_PX_TOL)
+    assert report.gate_on_p99 and report.max_bound == P99_MAX_PX_BOUND
+    assert report.passed, '\n'.join(report.lines())

@@ -150,6 +150,12 @@ def train_briefly(cfg_path: str, ckpt: str, data_root: str, iters: int = 60,
     model = MODELS.build(cfg.model)
     model.load_state_dict(torch.load(ckpt)['state_dict'])
     model.train()
+    # the training pipelines' random augmentations draw from these
+    import random
+
+    import numpy as np
+    random.seed(seed)
+    np.random.seed(seed)
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=3e-3))
     rng = torch.Generator().manual_seed(seed)
     # One thread: on a busy 2-core box, OpenMP threads spin-waiting on each

@@ -14,12 +14,16 @@ from ..infer.backends import LandmarkBackend, OnnxRuntimeBackend, SdkBackend, To
 #: |output| (SimCC logits of an untrained RTMPose-m span tens, so an absolute
 #: fp16 bound would depend on the model).
 TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (1e-2, 1.0)}
-#: The SDK crops in C++ with its own rounding, and fp16 rounds activations,
-#: so a point whose two peaks are nearly equal can jump to the other one
-#: (seen on weakly trained test models: one point off by 20-50 px while the
-#: median is 0). Those are gated on the median keypoint difference; the max
-#: is always printed.
-SDK_MEDIAN_PX_TOL = 1.0
+#: The SDK crops and decodes in its own C++ (MMDeploy's affine crop and
+#: ``unbiased`` heatmap decoding), and fp16 rounds every activation, so they
+#: are gated on the 99th percentile of the per-coordinate difference plus a
+#: bound on the max. Measured on the sample-data student (30 epochs, 104 real
+#: test faces, 5304 points): SDK p99 0.62 px, max 7.2 px (12 points above
+#: 1 px). The cause of those few points is not pinned down; the SDK is
+#: therefore not the default path (``build_backend`` runs the model file,
+#: which matches PyTorch to 1e-4 px, and ``sdk=True`` asks for the SDK).
+SDK_P99_PX_TOL = 1.0
+P99_MAX_PX_BOUND = 10.0
 
 #: Per-runtime parity tolerances: (raw tolerance, raw relative to max
 #: |output|?, keypoint tolerance in image pixels, gate keypoints on the
@@ -27,8 +31,10 @@ SDK_MEDIAN_PX_TOL = 1.0
 #: on the trained student: ncnn 1.3e-6, LiteRT 7e-7 max raw difference).
 #: INT8 rounds every activation to 1/255 of its calibrated range, so raw
 #: outputs are compared relative to the largest |output| and keypoints on
-#: the median: a point whose two heatmap peaks are nearly equal can switch
-#: peaks (the max is printed, not gated).
+#: the 99th percentile: where a heatmap's two best cells are nearly equal the
+#: rounding can pick the other one (student, 104 real faces: TFLite INT8 max
+#: 11.9 px, ONNX Runtime INT8 5.9 px, medians 0.04 px). What decides an INT8
+#: export is its NME against fp32 on held-out faces (``accuracy.check_int8``).
 RUNTIME_TOLERANCES = {
     'onnxruntime': (1e-3, False, 0.05, False),
     'ncnn': (1e-3, False, 0.05, False),
@@ -91,7 +97,9 @@ class ParityReport:
     raw_relative: bool = False
     keypoints_px: float = 0.0
     median_px: float = 0.0
-    gate_on_median: bool = False  # else on the max
+    p99_px: float = 0.0
+    gate_on_p99: bool = False  # else on the max
+    max_bound: Optional[float] = None  # with gate_on_p99
     ms_per_face: Dict[str, float] = field(default_factory=dict)
     raw_tol: Optional[float] = None
     px_tol: float = 0.0
@@ -101,8 +109,10 @@ class ParityReport:
     def passed(self) -> bool:
         raw_ok = self.raw_tol is None or all(
             self._raw_gate(name) <= self.raw_tol for name in self.raw)
-        px = self.median_px if self.gate_on_median else self.keypoints_px
-        return raw_ok and px <= self.px_tol
+        if self.gate_on_p99:
+            return raw_ok and self.p99_px <= self.px_tol and (
+                self.max_bound is None or self.keypoints_px <= self.max_bound)
+        return raw_ok and self.keypoints_px <= self.px_tol
 
     def _raw_gate(self, name: str) -> float:
         if self.raw_relative:
@@ -118,10 +128,13 @@ class ParityReport:
                        f'{rel:.3g} (tol {self.raw_tol:g} '
                        + ('relative)' if self.raw_relative else 'absolute)'))
         tol = f' (tol {self.px_tol:g})'
+        bound = f' (bound {self.max_bound:g})' if self.gate_on_p99 and \
+            self.max_bound is not None else ''
         out.append(f'  max |keypoint diff| {self.keypoints_px:.4f} px'
-                   + ('' if self.gate_on_median else tol))
-        out.append(f'  median |keypoint diff| {self.median_px:.4f} px'
-                   + (tol if self.gate_on_median else ''))
+                   + (bound if self.gate_on_p99 else tol))
+        out.append(f'  p99 |keypoint diff| {self.p99_px:.4f} px'
+                   + (tol if self.gate_on_p99 else ''))
+        out.append(f'  median |keypoint diff| {self.median_px:.4f} px')
         for name, ms in self.ms_per_face.items():
             out.append(f'  {name:<12} {ms:.2f} ms/face')
         out.append('  PASSED' if self.passed else '  FAILED')
@@ -142,8 +155,9 @@ def check_parity(reference: TorchBackend,
                  samples: Sequence[Sample],
                  raw_tol: Optional[float] = 1e-3,
                  px_tol: float = 0.05,
-                 gate_on_median: bool = False,
-                 raw_relative: bool = False) -> ParityReport:
+                 gate_on_p99: bool = False,
+                 raw_relative: bool = False,
+                 max_bound: Optional[float] = None) -> ParityReport:
     """Compare raw outputs and decoded keypoints of ``backend`` to PyTorch.
 
     Args:
@@ -155,9 +169,10 @@ def check_parity(reference: TorchBackend,
         samples: images and their face boxes.
         raw_tol (float, optional): tolerance on raw outputs.
         px_tol (float): tolerance on keypoints in image pixels.
-        gate_on_median (bool): apply ``px_tol`` to the median keypoint
-            difference instead of the max (fp16; always for the SDK, see
-            ``SDK_MEDIAN_PX_TOL``).
+        gate_on_p99 (bool): apply ``px_tol`` to the 99th percentile of the
+            keypoint difference and ``max_bound`` to the max, instead of
+            ``px_tol`` to the max (fp16, INT8; always for the SDK, see
+            ``SDK_P99_PX_TOL``).
         raw_relative (bool): apply ``raw_tol`` to the raw difference divided
             by the largest |output| (fp16).
     """
@@ -166,8 +181,8 @@ def check_parity(reference: TorchBackend,
                          'exported models do not flip')
     report = ParityReport(backend.name, sum(len(b) for _, b in samples),
                           raw_tol=raw_tol, px_tol=px_tol,
-                          gate_on_median=gate_on_median,
-                          raw_relative=raw_relative)
+                          gate_on_p99=gate_on_p99,
+                          raw_relative=raw_relative, max_bound=max_bound)
     if not isinstance(backend, SdkBackend):
         names = output_names(backend)
         for image, boxes in samples:
@@ -181,7 +196,9 @@ def check_parity(reference: TorchBackend,
                     report.raw_scale.get(name, 0.0), float(np.abs(r).max()))
     else:
         report.raw_tol = None
-        report.gate_on_median = True
+        report.gate_on_p99 = True
+        if report.max_bound is None:
+            report.max_bound = P99_MAX_PX_BOUND
     # one untimed call each: the first run pays for allocations and caches
     reference.predict(*samples[0])
     backend.predict(*samples[0])
@@ -190,6 +207,7 @@ def check_parity(reference: TorchBackend,
     diff = np.abs(ref_kpts - kpts)
     report.keypoints_px = float(diff.max())
     report.median_px = float(np.median(diff))
+    report.p99_px = float(np.percentile(diff, 99))
     report.ms_per_face = {'pytorch': ref_ms, backend.name: ms}
     return report
 
@@ -210,9 +228,9 @@ def check_runtime_parity(reference: TorchBackend, backend: LandmarkBackend,
     if runtime not in RUNTIME_TOLERANCES:
         raise ValueError(f'no parity tolerances for runtime {runtime!r} '
                          f'(known: {sorted(RUNTIME_TOLERANCES)})')
-    raw_tol, relative, px_tol, median = RUNTIME_TOLERANCES[runtime]
+    raw_tol, relative, px_tol, p99 = RUNTIME_TOLERANCES[runtime]
     report = check_parity(reference, backend, samples, raw_tol, px_tol,
-                          gate_on_median=median, raw_relative=relative)
+                          gate_on_p99=p99, raw_relative=relative)
     report.backend = runtime
     return report
 
@@ -240,5 +258,6 @@ def check_bundle_parity(backend: LandmarkBackend, bundle_dir: str,
     diff = np.abs(want - got)
     report.keypoints_px = float(diff.max())
     report.median_px = float(np.median(diff))
+    report.p99_px = float(np.percentile(diff, 99))
     report.ms_per_face = {f'{backend.name} (full)': ms_full, 'bundle': ms}
     return report
