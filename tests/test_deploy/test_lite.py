@@ -255,3 +255,33 @@ def _student_int8(shipped_student, synthetic_data, tmp_path, runtime):
     cfg, ckpt = shipped_student
     crops = calibration_crops(cfg, synthetic_data['root'], num=16)
     return export_runtime(runtime, cfg, ckpt, str(tmp_path), crops)
+
+
+def test_bundle_demo_on_images_and_a_tracked_video(student_onnx, two_face_image,
+                                                   tmp_path):
+    """The device demo draws images and a video (tracked, smoothed) and
+    writes their landmarks, with the training stack blocked."""
+    bundle = osp.dirname(student_onnx[2])
+    image = cv2.imread(two_face_image[0])  # Haar finds both faces
+    cv2.imwrite(str(tmp_path / 'face.png'), image)
+    video = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             image.shape[1::-1])
+    for i in range(6):  # the faces drift right by 2 px a frame
+        writer.write(np.roll(image, 2 * i, axis=1))
+    writer.release()
+    script = osp.join(bundle, 'run_model.py')
+    proc = run_on_device(script, '--demo', str(tmp_path / 'face.png'), '--out-dir',
+                         str(tmp_path / 'img'), '--detector', 'haar')
+    assert proc.returncode == 0, proc.stderr
+    results = json.load(open(tmp_path / 'img' / 'results.json'))
+    assert (tmp_path / 'img' / 'face.png').is_file() and 'face.png' in results
+    proc = run_on_device(script, '--demo', video, '--out-dir', str(tmp_path / 'vid'),
+                         '--track', '--smooth', '--detector', 'haar')
+    assert proc.returncode == 0, proc.stderr
+    frames = json.load(open(tmp_path / 'vid' / 'results.json'))['clip.avi']
+    assert len(frames) == 6 and (tmp_path / 'vid' / 'clip.mp4').is_file()
+    assert len(frames[0]) == 2 and all(len(f) >= 1 for f in frames)
+    # tracked: the same ids on the next frame, the detector not run again
+    assert {f['track_id'] for f in frames[1]} <= {f['track_id'] for f in frames[0]}
+    assert '6 frames, 1 detector calls' in proc.stdout
