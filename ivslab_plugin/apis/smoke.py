@@ -66,10 +66,10 @@ def model_latency(config: str, checkpoint: Optional[str], device: str = 'cuda',
     from mmengine.config import Config
     from mmengine.runner.checkpoint import load_checkpoint
 
-    from .complexity import deployed_model
+    from ivslab_plugin.deploy.model import load_estimator
 
     cfg = Config.fromfile(config)
-    model = deployed_model(cfg)
+    model = load_estimator(cfg)
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu')
     model = model.to(device).eval()

@@ -277,7 +277,7 @@ def deploy_embedded_main(argv: Optional[List[str]] = None) -> int:
     parity = parser.add_argument_group(
         'parity check (tolerances per runtime: ' + ', '.join(
             f'{k}: raw {v[0]:g}{" relative" if v[1] else ""}, '
-            f'{"p99" if v[3] else "max"} keypoint {v[2]:g} px'
+            f'{v[3]} keypoint {v[2]:g} px'
             for k, v in RUNTIME_TOLERANCES.items()) + ')')
     parity.add_argument('--parity-tsv', help='check on faces of this TSV '
                         'instead of synthetic faces')

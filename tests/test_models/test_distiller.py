@@ -152,7 +152,7 @@ def build_renormalising(tmp_path, **kwargs):
     with open(t_path, 'w') as f:
         f.write(f'input_size = (64, 64)\nmodel = {t_model!r}\n')
     cfg = dict(distiller_cfg(str(tmp_path), 'heatmap', 'heatmap', feature=False, **kwargs),
-               teacher_cfg=t_path)
+               teacher_cfg=t_path, allow_random_teacher=True)
     with pytest.warns(UserWarning, match='RANDOM'):
         return MODELS.build(cfg)
 
