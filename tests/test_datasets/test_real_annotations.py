@@ -12,6 +12,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from mmengine.config import Config
 
 from ivslab_plugin.datasets import (
     IvslabFaceDataset,
@@ -20,6 +21,11 @@ from ivslab_plugin.datasets import (
     image_id,
     multi_face_images,
     read_landmark_tsv,
+)
+from ivslab_plugin.datasets.crop_coverage import (
+    check_limits,
+    config_pipelines,
+    crop_coverage,
 )
 from ivslab_plugin.datasets.tsv import BOX_UNIT
 
@@ -181,3 +187,21 @@ def test_multi_face_list_matches_the_qualification_images(qualification):
     # test_q.tsv gives one box per image, the listed multi-face images
     # included: their other faces must come from a detector.
     assert {faces[name] for name in multi} == {1}
+
+
+@pytest.mark.parametrize('config', ['teacher.py', 'student.py',
+                                    'student_kd.py'])
+def test_gpu_configs_keep_the_landmarks_in_their_crops(config):
+    """The limits the configs' padding and box augmentation were chosen for
+    (docs/crop_coverage.md): at most 0.5 % of the validation faces lose a
+    landmark in the test crop, at most 1 % of the landmarks fall outside the
+    training crops (4 crops per face here, 20 in the docs)."""
+    path = _real_file('test.tsv')
+    records = read_landmark_tsv(path, 51, check_images=False)
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', config))
+    rows = [crop_coverage(records, pipeline, name,
+                          draws=1 if name == 'test' else 4)
+            for name, pipeline in config_pipelines(cfg)]
+    assert [r.name for r in rows][:2] == ['test', 'train']
+    assert check_limits(rows, max_test_faces=0.5,
+                        max_train_landmarks=1.0) == []
