@@ -85,6 +85,7 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
     dict(type='RandomFlip', direction='horizontal'),
+    # 0.50 % of the validation landmarks outside (limit 1 %), crop_coverage.md
     dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
          rotate_factor=30),
     dict(type='TopdownAffine', input_size=input_size),

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import os
 import os.path as osp
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -24,6 +26,12 @@ JAW_POINTS_68 = 17
 NUM_COLUMNS = 6
 BOX_UNIT = 200.0  # ``scale`` is in units of 200 px, as in the seed.
 SCALE_MARGIN = 1.05
+#: A box made by the rule over 68 points (jaw included) -> the 51-point box:
+#: (scale ratio, centre shift in y as a share of the 68-point box side).
+#: Measured on the organisers' ``test_q.tsv``, on its 1012 rows whose dummy
+#: points reproduce their box (medians 0.751 and -0.101; spread 0.054 and
+#: 0.021); the x shift follows the head's yaw (+-0.12) and is left at 0.
+BOX68_TO_BOX51 = (0.75, -0.10)
 
 
 class AnnotationError(ValueError):
@@ -51,6 +59,11 @@ class LandmarkRecord:
     keypoints: np.ndarray
     scale: float
     center: np.ndarray
+    #: where the box came from: ``'columns'`` (scale/center as written),
+    #: ``'landmarks51'`` (the rule over points 17-67 of 68 dummy points),
+    #: ``'columns68'`` (columns in the 68-point convention, converted with
+    #: :data:`BOX68_TO_BOX51`).
+    box_source: str = 'columns'
 
     @property
     def bbox(self) -> np.ndarray:
@@ -77,6 +90,56 @@ def box_from_landmarks(keypoints: np.ndarray) -> Tuple[float, np.ndarray]:
     scale = min(x1 - x0, y1 - y0) / BOX_UNIT * SCALE_MARGIN
     center = np.array([(x0 + x1) / 2, (y0 + y1) / 2], dtype=np.float32)
     return float(scale), center
+
+
+def follows_box_rule(keypoints: np.ndarray, scale: float,
+                     center: np.ndarray, rtol: float = 1e-4,
+                     atol: float = 1e-3) -> bool:
+    """Whether ``scale``/``center`` are :func:`box_from_landmarks` of the
+    points (up to the rounding of the written numbers)."""
+    rule_scale, rule_center = box_from_landmarks(keypoints)
+    return bool(
+        abs(rule_scale - scale) <= atol / BOX_UNIT + rtol * abs(scale)
+        and np.allclose(rule_center, center, rtol=rtol, atol=atol))
+
+
+def unlabelled_box(points: np.ndarray, scale: float, center: np.ndarray,
+                   num_keypoints: int) -> Tuple[float, np.ndarray, str]:
+    """The face box of a row whose landmark columns are dummies.
+
+    ``test_q.tsv`` rows hold 68 points from a detector, and their box
+    columns follow the box rule over all 68 points, jaw included: about
+    1.33 times the 51-point box that training crops use, and lower. So:
+
+    - 68 points that reproduce the box columns: the rule over points 17-67
+      (the 51-point markup), the box training sees;
+    - 68 spread points that do not reproduce the columns (in the
+      organisers' file, 236 rows repeat the previous row's points): the
+      points are not this face's; the columns are taken as 68-point boxes
+      and converted with :data:`BOX68_TO_BOX51`;
+    - anything else (51 points, zeros, points all in one place): the
+      columns as written.
+
+    Args:
+        points (np.ndarray): (N, 2) dummy points of the row.
+        scale (float): the row's ``scale`` column.
+        center (np.ndarray): (2,) the row's ``center_w, center_h``.
+        num_keypoints (int): points of the dataset's markup.
+
+    Returns:
+        tuple: ``(scale, center, box_source)``, see :class:`LandmarkRecord`.
+    """
+    if num_keypoints != 68 - JAW_POINTS_68 or len(points) != 68:
+        return scale, center, 'columns'
+    if min(np.ptp(points, axis=0)) <= 0:
+        return scale, center, 'columns'
+    if follows_box_rule(points, scale, center):
+        new_scale, new_center = box_from_landmarks(points[JAW_POINTS_68:])
+        return new_scale, new_center, 'landmarks51'
+    ratio, shift_y = BOX68_TO_BOX51
+    new_center = np.array(
+        [center[0], center[1] + shift_y * scale * BOX_UNIT], dtype=np.float32)
+    return scale * ratio, new_center, 'columns68'
 
 
 def resolve_image_path(image_path: str, image_root: Optional[str]) -> str:
@@ -153,7 +216,9 @@ def read_landmark_tsv(path: str,
         labelled (bool): ``False`` for files whose landmark columns are
             dummies (``test_q.tsv``): only the face box is used, and
             keypoints are zeros. The dummy columns may hold 68 points for a
-            51-point set.
+            51-point set; the box then follows :func:`unlabelled_box`, and
+            rows whose points do not match their box are reported in a
+            warning.
         check_images (bool): check that every image exists and is readable.
 
     Returns:
@@ -207,17 +272,31 @@ def read_landmark_tsv(path: str,
                 path, line_no,
                 f'expected {num_keypoints} points ({2 * num_keypoints} '
                 f'numbers) in column 3, found {points.size} numbers')
+        box_source = 'columns'
         if labelled:
             keypoints = points.reshape(-1, 2)
         else:
             keypoints = np.zeros((num_keypoints, 2), dtype=np.float32)
+            scale, center, box_source = unlabelled_box(
+                points.reshape(-1, 2), scale, center, num_keypoints)
         if check_images:
             image_path = _check_image(path, line_no, image_path, image_root)
         else:
             image_path = resolve_image_path(image_path, image_root) or \
                 image_path
         records.append(
-            LandmarkRecord(line_no, image_path, keypoints, scale, center))
+            LandmarkRecord(line_no, image_path, keypoints, scale, center,
+                           box_source))
+    converted = [r.line_no for r in records if r.box_source == 'columns68']
+    if converted:
+        warnings.warn(
+            f'{path}: {len(converted)} of {len(records)} rows have 68 dummy '
+            f'points that do not give their box columns (lines '
+            f'{", ".join(map(str, converted[:5]))}'
+            f'{", ..." if len(converted) > 5 else ""}); their boxes are the '
+            f'columns converted from the 68-point to the 51-point convention '
+            f'(scale x {BOX68_TO_BOX51[0]}, centre moved by '
+            f'{BOX68_TO_BOX51[1]} of the side in y)', stacklevel=2)
     return records
 
 
@@ -293,7 +372,8 @@ def read_multi_face_ids(path: str) -> Dict[str, int]:
     """Read ``test_q.txt``: image ids that hold more than one face.
 
     Each non-empty line starts with an image id, optionally followed by the
-    number of faces.
+    number of faces. The organisers' file lists bare numbers (``0016``);
+    :func:`multi_face_images` matches them to an annotation file's images.
 
     Returns:
         dict: image id (file name without extension) -> face count, or 0
@@ -315,6 +395,47 @@ def read_multi_face_ids(path: str) -> Dict[str, int]:
                         f'face count {tokens[1]!r} is not an integer') from None
             ids[image_id(tokens[0])] = count
     return ids
+
+
+def multi_face_images(path: str,
+                      records: Sequence[LandmarkRecord]) -> Dict[str, int]:
+    """``test_q.txt`` matched to the images of an annotation file.
+
+    An id names an image exactly (``image_0016``) or by its number
+    (``0016``, as the organisers' file does for ``image_0016.png``).
+
+    Args:
+        path (str): the id list (see :func:`read_multi_face_ids`).
+        records (Sequence[LandmarkRecord]): the annotation file's rows.
+
+    Returns:
+        dict: image id (as :func:`image_id` gives it for the rows) -> face
+        count from the list (0 where it does not say).
+
+    Raises:
+        AnnotationError: for an id that names no image, or several.
+    """
+    ids = read_multi_face_ids(path)
+    known = {image_id(r.image_path) for r in records}
+    by_number: Dict[int, List[str]] = {}
+    for name in sorted(known):
+        digits = re.search(r'(\d+)$', name)
+        if digits:
+            by_number.setdefault(int(digits.group(1)), []).append(name)
+    matched = {}
+    for key, count in ids.items():
+        if key in known:
+            names = [key]
+        elif key.isdigit():
+            names = by_number.get(int(key), [])
+        else:
+            names = []
+        if len(names) != 1:
+            raise AnnotationError(
+                path, None, f'id {key!r} names {len(names)} images of the '
+                f'annotation file ({names[:3]}); expected exactly one')
+        matched[names[0]] = count
+    return matched
 
 
 def image_id(image_path: str) -> str:

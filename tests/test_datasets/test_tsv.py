@@ -6,9 +6,11 @@ import pytest
 
 from ivslab_plugin.datasets import (
     AnnotationError,
+    LandmarkRecord,
     box_from_landmarks,
     convert_pts_folders,
     format_pts,
+    multi_face_images,
     read_landmark_tsv,
     read_multi_face_ids,
     read_pts,
@@ -112,15 +114,51 @@ def test_extra_columns_only_when_allowed(tmp_path, image_root):
     assert rec.keypoints.shape == (98, 2)
 
 
-def test_unlabelled_test_q_rows_keep_the_box(tmp_path, image_root):
-    # test_q.tsv: 68 dummy points, only the box matters
-    path = _write(tmp_path, [_row(n=68, scale='0.4', cx='50', cy='60')])
+def _q_row(points, scale, cx, cy, image='a.png'):
+    coords = ','.join(f'{v:g}' for v in np.asarray(points).reshape(-1))
+    return '\t'.join([image, coords, coords, f'{scale:.6f}', f'{cx:g}',
+                      f'{cy:g}'])
+
+
+def test_unlabelled_test_q_rows_take_the_51_point_box(tmp_path, image_root):
+    # test_q.tsv: 68 dummy points whose box columns follow the rule over all
+    # 68 (jaw included); the face box is the rule over points 17-67.
+    pts = np.concatenate([[[0, 40], [100, 140]], _pts(66, offset=20)])
+    scale68, center68 = box_from_landmarks(pts)
+    path = _write(tmp_path, [_q_row(pts, scale68, *center68)])
     with pytest.raises(AnnotationError, match='expected 51 points'):
         read_landmark_tsv(path, 51, image_root=str(image_root))
     (rec, ) = read_landmark_tsv(path, 51, image_root=str(image_root),
                                 labelled=False)
     assert rec.keypoints.shape == (51, 2) and not rec.keypoints.any()
-    np.testing.assert_allclose(rec.bbox, [10, 20, 90, 100])
+    assert rec.box_source == 'landmarks51'
+    # points 17-67: x 45..95, y 27.5..52.5 -> side 25 * 1.05 around (70, 40)
+    np.testing.assert_allclose(rec.center, [70, 40])
+    assert rec.scale == pytest.approx(25 * 1.05 / 200)
+
+
+def test_unlabelled_rows_whose_points_miss_their_box(tmp_path, image_root):
+    # The organisers' file repeats the previous row's points on 236 rows: the
+    # box columns are then converted from the 68- to the 51-point convention.
+    pts = np.concatenate([[[0, 40], [100, 140]], _pts(66, offset=20)])
+    path = _write(tmp_path, [_q_row(pts, 0.4, 50, 60)])
+    with pytest.warns(UserWarning, match=r'1 of 1 rows .* \(lines 1\)'):
+        (rec, ) = read_landmark_tsv(path, 51, image_root=str(image_root),
+                                    labelled=False)
+    assert rec.box_source == 'columns68'
+    assert rec.scale == pytest.approx(0.4 * 0.75)
+    np.testing.assert_allclose(rec.center, [50, 60 - 0.10 * 80])
+
+
+def test_unlabelled_rows_without_point_information(tmp_path, image_root):
+    # zeros (format_tsv_row(labelled=False)) or points all in one place:
+    # the box columns as written
+    for points in (np.zeros((68, 2)), np.ones((68, 2)), _pts(51)):
+        path = _write(tmp_path, [_q_row(points, 0.4, 50, 60)])
+        (rec, ) = read_landmark_tsv(path, 51, image_root=str(image_root),
+                                    labelled=False)
+        assert rec.box_source == 'columns'
+        np.testing.assert_allclose(rec.bbox, [10, 20, 90, 100])
 
 
 def test_box_from_landmarks_matches_the_seed():
@@ -175,3 +213,17 @@ def test_multi_face_ids(tmp_path):
     path.write_text('image_0003.png two\n')
     with pytest.raises(AnnotationError, match=':1: face count'):
         read_multi_face_ids(str(path))
+
+
+def test_multi_face_ids_match_images_by_number(tmp_path):
+    # the organisers' test_q.txt lists bare numbers, without a final newline
+    records = [LandmarkRecord(i + 1, f'/x/image_{n}.png', np.zeros((51, 2)),
+                              1.0, np.zeros(2))
+               for i, n in enumerate(['0003', '0010', '0011'])]
+    path = tmp_path / 'test_q.txt'
+    path.write_text('0003\nimage_0011\n10')
+    assert multi_face_images(str(path), records) == {
+        'image_0003': 0, 'image_0011': 0, 'image_0010': 0}
+    path.write_text('0003\n0004\n')
+    with pytest.raises(AnnotationError, match="'0004' names 0 images"):
+        multi_face_images(str(path), records)
