@@ -211,6 +211,10 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--tsv', help='use the face boxes of this TSV '
                         '(test_q.tsv) instead of a detector')
     parser.add_argument('--image-root', help='image root for --tsv paths')
+    parser.add_argument('--multi-face', metavar='TEST_Q_TXT',
+                        help='with --tsv: ids of images holding more faces than '
+                        'their rows (test_q.txt); the detector adds the faces '
+                        'the TSV lacks, and all are written right-most first')
     _add_backend_args(parser, model_required=False)
     _add_detector_args(parser)
     args = parser.parse_args(argv)
@@ -218,8 +222,10 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
         parser.error('give --model (or set IVSLAB_MODEL)')
     images = read_image_list(args.image_list)
     pipeline = build_pipeline(args)
-    tsv_boxes = boxes_from_tsv(args.tsv, args.image_root) if args.tsv \
-        else None
+    if args.multi_face and not args.tsv:
+        parser.error('--multi-face needs --tsv')
+    tsv_boxes = boxes_from_tsv(args.tsv, args.image_root,
+                               multi_face=args.multi_face) if args.tsv else None
     start = time.perf_counter()
     summary = write_submission(pipeline, images, args.output_dir, tsv_boxes,
                                pipeline.backend.bbox_padding,

@@ -193,3 +193,33 @@ def test_deploy_tool(tiny_models, tmp_path):
                    str(tmp_path / 'ort'), '--raw-tol', '0', '--num-faces',
                    '2', expect=1)
     assert 'FAILED' in log
+
+
+def test_run_model_multi_face_images(simcc_sdk_export, two_face_image, tmp_path):
+    """``--tsv`` with ``--multi-face``: an image listed in test_q.txt whose TSV
+    row boxes one face gets the detector's other face too, right-most first;
+    the TSV's face keeps its box."""
+    path, _, boxes = two_face_image  # image_0002.png, Haar finds both faces
+    left = int(np.argmin(boxes[:, 0]))
+    box = boxes[left]
+    dummy = np.tile((box[:2] + box[2:]) / 2, (51, 1)).astype(np.float32)
+    row = format_tsv_row(osp.basename(path), dummy).split('\t')
+    side = box[2] - box[0]
+    row[3:6] = [f'{side / 200:.6f}', f'{(box[0] + box[2]) / 2:.3f}',
+                f'{(box[1] + box[3]) / 2:.3f}']
+    (tmp_path / 'test_q.tsv').write_text('\t'.join(row) + '\n')
+    (tmp_path / 'test_q.txt').write_text('0002\n')
+    (tmp_path / 'list.txt').write_text(path + '\n')
+    common = ['tools/run_model.py', str(tmp_path / 'list.txt'), '--model',
+              simcc_sdk_export.backend_files[0], '--tsv', str(tmp_path / 'test_q.tsv'),
+              '--image-root', osp.dirname(path), '--haar']
+    run_tool(*common[:2], str(tmp_path / 'one'), *common[2:])
+    assert len(read_submission(str(tmp_path / 'one' / 'image_0002.txt'))) == 1
+    run_tool(*common[:2], str(tmp_path / 'two'), *common[2:],
+             '--multi-face', str(tmp_path / 'test_q.txt'))
+    faces = read_submission(str(tmp_path / 'two' / 'image_0002.txt'))
+    assert len(faces) == 2
+    assert faces[0][:, 0].mean() > faces[1][:, 0].mean()  # right-most first
+    pipeline = FaceLandmarkPipeline(build_backend(simcc_sdk_export.backend_files[0]))
+    given = pipeline(path, box[None])[0].keypoints  # the TSV's (left) face
+    np.testing.assert_allclose(faces[1], given, atol=2e-3)

@@ -26,8 +26,8 @@ from ..lite.submission import (
 from .pipeline import FaceLandmarkPipeline, FaceLandmarks, load_image, rightmost_first
 
 __all__ = ['read_image_list', 'read_submission', 'format_submission',
-           'fallback_box', 'boxes_from_tsv', 'write_submission',
-           'SubmissionSummary']
+           'fallback_box', 'boxes_from_tsv', 'add_detected_faces',
+           'write_submission', 'SubmissionSummary']
 
 
 @dataclass
@@ -41,14 +41,38 @@ class SubmissionSummary:
 
 
 def boxes_from_tsv(tsv: str, image_root: Optional[str] = None,
-                   num_keypoints: int = 51) -> Dict[str, np.ndarray]:
-    """Image id -> (N, 4) TSV face boxes (``test_q.tsv``: landmark columns
-    are dummies, only ``scale``/``center`` are used)."""
+                   num_keypoints: int = 51,
+                   multi_face: Optional[str] = None) -> Dict[str, np.ndarray]:
+    """Image id -> (N, 4) TSV face boxes (``test_q.tsv``: the boxes come from
+    the dummy points by the training rule, see ``read_landmark_tsv``).
+
+    With ``multi_face`` (``test_q.txt``), the ids of images that hold more
+    faces than their rows are also returned, as ``boxes['__multi__']``
+    (see :func:`write_submission`).
+    """
+    from ivslab_plugin.datasets.tsv import multi_face_images
     boxes: Dict[str, list] = {}
-    for rec in read_landmark_tsv(tsv, num_keypoints, image_root,
-                                 labelled=False, check_images=False):
+    records = read_landmark_tsv(tsv, num_keypoints, image_root, labelled=False,
+                                check_images=False)
+    for rec in records:
         boxes.setdefault(image_id(rec.image_path), []).append(rec.bbox)
-    return {k: np.stack(v) for k, v in boxes.items()}
+    out = {k: np.stack(v) for k, v in boxes.items()}
+    if multi_face:
+        out['__multi__'] = np.array(sorted(multi_face_images(multi_face, records)))
+    return out
+
+
+def add_detected_faces(pipeline: FaceLandmarkPipeline, image: np.ndarray,
+                       face_boxes: np.ndarray, iou_thr: float = 0.3) -> np.ndarray:
+    """The given face boxes plus the detector's faces that overlap none of
+    them (IoU <= ``iou_thr``): for images listed as holding more faces than
+    the annotation file gives boxes for."""
+    from ..lite.detect import box_iou
+    boxes, _ = pipeline.detector(image)
+    found = pipeline.detector.face_boxes(boxes)
+    if len(found) and len(face_boxes):
+        found = found[box_iou(found, face_boxes).max(1) <= iou_thr]
+    return np.concatenate([face_boxes, found]).astype(np.float32)
 
 
 def write_submission(pipeline: FaceLandmarkPipeline,
@@ -64,8 +88,10 @@ def write_submission(pipeline: FaceLandmarkPipeline,
         images (Sequence[str]): image paths.
         out_dir (str): created if missing.
         tsv_boxes (dict, optional): face boxes per image id (from
-            :func:`boxes_from_tsv`); the detector is then not used, and an
-            image without a box is an error.
+            :func:`boxes_from_tsv`); the detector is then used only for the
+            images listed under ``'__multi__'`` (more faces than boxes: the
+            detected faces that overlap no given box are added), and an image
+            without a box is an error.
         padding (float): the model's box padding, for the no-face fallback.
         log: where a failed image is reported (the others go on).
 
@@ -87,8 +113,10 @@ def write_submission(pipeline: FaceLandmarkPipeline,
             summary.failed[path] = str(err).strip('"\'')
             log(f'error: {summary.failed[path]}')
             continue
-        faces: List[FaceLandmarks] = pipeline(
-            image, None if tsv_boxes is None else tsv_boxes[key])
+        given = None if tsv_boxes is None else tsv_boxes[key]
+        if given is not None and key in set(tsv_boxes.get('__multi__', ())):
+            given = add_detected_faces(pipeline, image, given)
+        faces: List[FaceLandmarks] = pipeline(image, given)
         if not faces:
             summary.no_face.append(path)
             faces = pipeline(image, fallback_box(*image.shape[:2], padding))
