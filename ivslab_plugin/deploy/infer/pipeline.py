@@ -4,7 +4,7 @@ The crop rule is the training one. A face box given to the model is the
 annotation files' box: the square of side ``scale * 200`` (``scale`` =
 1.05 x the shorter side of the 51 landmarks' box, eyebrows to mouth) around
 the landmarks' centre. The model config's test pipeline then pads it by
-``bbox_padding`` (1.25 in ``configs/ivslab/_base_/ivslab_face.py``) and warps
+``bbox_padding`` (1.6 in ``configs/ivslab/_base_/ivslab_face.py``) and warps
 it to the input size. Detector boxes are first mapped to that TSV-style box
 by a :class:`BoxTransform`. The detectors themselves (BlazeFace, Haar) are
 the device code's (:mod:`ivslab_plugin.deploy.lite.detect`), so the full
