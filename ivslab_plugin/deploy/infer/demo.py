@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from .pipeline import IMAGE_EXTS, FaceLandmarkPipeline, FaceLandmarks
-
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+from ..lite.app import IMAGE_EXTS, VIDEO_EXTS, video_frames
+from .pipeline import FaceLandmarkPipeline, FaceLandmarks
 
 
 def ivslab_metainfo() -> dict:
@@ -88,21 +87,6 @@ def collect_inputs(source: str) -> Tuple[str, List[str]]:
                      f'nor a video ({", ".join(VIDEO_EXTS)})')
 
 
-def _frames(path: str) -> Iterator[Tuple[np.ndarray, float]]:
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise ValueError(f'cannot open video {path}')
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            yield frame, fps
-    finally:
-        cap.release()
-
-
 def run_demo(pipeline: FaceLandmarkPipeline,
              source: str,
              out_dir: str,
@@ -140,7 +124,7 @@ def run_demo(pipeline: FaceLandmarkPipeline,
         out = osp.join(out_dir,
                        osp.splitext(osp.basename(path))[0] + '.mp4')
         writer, frames, empty = None, [], 0
-        for frame, fps in _frames(path):
+        for frame, fps in video_frames(path):
             faces = pipeline(frame)
             empty += not faces
             if writer is None:

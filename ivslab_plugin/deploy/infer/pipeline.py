@@ -35,8 +35,6 @@ __all__ = ['HAAR_TO_TSV', 'IDENTITY', 'BlazeFaceDetector', 'BoxTransform',
            'MMDetFaceDetector', 'FaceLandmarks', 'FaceLandmarkPipeline',
            'default_detector', 'load_image', 'rightmost_first']
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-
 
 def load_image(path: str) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 BGR (greyscale and 16-bit
