@@ -127,3 +127,22 @@ def test_malicious_checkpoint_by_url_is_refused(http_root, tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(torch.nn.Linear(2, 2), f'{url}/evil.pth')
     assert not marker.exists()
+
+
+def test_albumentation_follows_the_run_seed():
+    """MMPose's Albumentation draws from numpy's seeded generator, as it did
+    before albumentations 1.4: the same seed gives the same augmentation,
+    another seed another one."""
+    from mmpose.datasets.transforms import Albumentation
+
+    def augment(seed: int) -> np.ndarray:
+        np.random.seed(seed)
+        transform = Albumentation(transforms=[dict(type='CoarseDropout', max_holes=4, p=1.0)])
+        img = np.full((64, 64, 3), 200, np.uint8)
+        return transform(dict(img=img))['img']
+
+    assert 'albumentation_seeding' in compat.apply()
+    first = augment(0)
+    assert (first != 200).any()  # the dropout drew holes
+    assert np.array_equal(first, augment(0))
+    assert not np.array_equal(first, augment(1))

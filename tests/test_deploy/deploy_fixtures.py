@@ -27,13 +27,18 @@ def tiny_models(tmp_path_factory, synthetic_data) -> dict:
 @pytest.fixture(scope='session')
 def shipped_student(tmp_path_factory, synthetic_data) -> tuple:
     """``configs/ivslab/student.py`` (LiteHeatmapHead, DARK decoding), trained
-    for 300 steps on the synthetic faces (about 40 s): then its heatmaps have
-    peaks (max 1.1, against 0.13 after 80 steps), like a real model's, so
-    exports are compared where it matters: (config, checkpoint)."""
+    for 1000 steps on the synthetic faces (about 2 min): (config, checkpoint).
+
+    The MMDeploy SDK crops faces with its own C++ code, whose crops differ
+    slightly from MMPose's (median 0.08-0.24 px in the keypoints). Where a
+    heatmap has two modes, that flips the argmax: after 300 or 600 steps the
+    weakest peaks were 0.14-0.25 and single points moved 33-60 px; after
+    1000 steps every peak was >= 0.73 and the max difference 0.46 px.
+    """
     root = str(tmp_path_factory.mktemp('student'))
     cfg, ckpt = write_config_model(
         osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'), root, 'student')
-    train_briefly(cfg, ckpt, synthetic_data['root'], iters=300)
+    train_briefly(cfg, ckpt, synthetic_data['root'], iters=1000)
     return cfg, ckpt
 
 
