@@ -297,6 +297,13 @@ def gap_closed(results: Dict[str, Dict[str, float]],
     return (results['student'][metric] - results['student_kd'][metric]) / gap
 
 
+def teacher_margin(results: Dict[str, Dict[str, float]],
+                   metric: str = 'NME_pupil') -> float:
+    """The teacher's ``metric`` relative to the student alone's (negative:
+    the teacher is better)."""
+    return results['teacher'][metric] / results['student'][metric] - 1
+
+
 def format_table(results: Dict[str, Dict[str, float]]) -> str:
     """A markdown table of the benchmark, plus the gap closed."""
     cols = [*METRICS, 'mparams', 'gmacs', 'iters', 'train_s']
@@ -315,6 +322,9 @@ def format_table(results: Dict[str, Dict[str, float]]) -> str:
                      '(its steps and training time are not known here)')
     if set(MODELS) <= set(results):
         lines.append('')
+        margin = teacher_margin(results)
+        lines.append(f'teacher vs student alone: NME_pupil {margin:+.1%} '
+                     '(the teacher should be >= 15 % lower to teach)')
         closed = gap_closed(results)
         if closed is None:
             lines.append('NME_pupil gap closed by distillation: n/a, the teacher is not '

@@ -30,10 +30,10 @@ def shipped_student(tmp_path_factory, synthetic_data) -> tuple:
     for 1000 steps on the synthetic faces (about 2 min): (config, checkpoint).
 
     The MMDeploy SDK crops faces with its own C++ code, whose crops differ
-    slightly from MMPose's (median 0.08-0.24 px in the keypoints). Where a
-    heatmap has two modes, that flips the argmax: after 300 or 600 steps the
-    weakest peaks were 0.14-0.25 and single points moved 33-60 px; after
-    1000 steps every peak was >= 0.73 and the max difference 0.46 px.
+    slightly from MMPose's (median 0.1-0.3 px in the keypoints). Where a
+    heatmap has two modes, that flips the argmax: after 300 or 600 steps
+    single points moved 40-60 px in one augmentation draw of two; after 1000
+    steps the max difference was 0.43-0.46 px in both (docs/experiments.md).
     """
     root = str(tmp_path_factory.mktemp('student'))
     cfg, ckpt = write_config_model(

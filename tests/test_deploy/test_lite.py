@@ -1,5 +1,6 @@
 """The device code (``ivslab_plugin.deploy.lite``) against MMPose, and the
 exported bundle run where PyTorch and the OpenMMLab stack cannot import."""
+import glob
 import json
 import os
 import os.path as osp
@@ -246,14 +247,23 @@ def test_blazeface_finds_a_real_face():
 
 @pytest.mark.parametrize('runtime', ['onnxruntime-int8', 'tflite-int8'])
 def test_shipped_student_int8_bundle(shipped_student, synthetic_data, tmp_path, runtime):
-    """INT8 exports of the shipped student: the device code gives the full
-    stack's landmarks for the same INT8 file to 0.05 px."""
+    """INT8 exports of the shipped student pass the shipped INT8 gate (NME
+    at most 5 % above the fp32 export's on held-out faces), and the device
+    code gives the full stack's landmarks for the same INT8 file to 0.05 px."""
+    from ivslab_plugin.deploy.convert.registry import make_runner
     from ivslab_plugin.deploy.infer.backends import build_backend
+    from ivslab_plugin.deploy.verify.accuracy import INT8_LIMIT, check_int8
     from ivslab_plugin.deploy.verify.parity import check_bundle_parity
     if missing_packages(runtime):
         pytest.skip(f'{runtime} needs {missing_packages(runtime)} (the '
                     'LiteRT converter is an optional extra)')
     path = _student_int8(shipped_student, synthetic_data, tmp_path, runtime)
+    (fp32_file, ) = [f for f in glob.glob(str(tmp_path / 'fp32' / '*'))
+                     if f.endswith(('.onnx', '.tflite'))]
+    fp32 = make_runner(fp32_file)
+    gate = check_int8(fp32, make_runner(path), shipped_student[0], synthetic_data['root'])
+    assert gate.limit == INT8_LIMIT and gate.faces == 8
+    assert gate.passed, gate.line()
     bundle = check_bundle_parity(build_backend(osp.dirname(path)), osp.dirname(path),
                                  synthetic_samples(3, seed=9))
     assert bundle.passed, '\n'.join(bundle.lines())

@@ -157,12 +157,7 @@ def train_briefly(cfg_path: str, ckpt: str, data_root: str, iters: int = 60,
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    # Albumentations >= 1.4 gives each Compose its own generator, seeded from
-    # the OS unless told: without this, two runs trained different models
-    # (measured: the SDK gate's max ranged 0.8-59 px over four runs).
-    for transform in dataset.pipeline.transforms:
-        if hasattr(getattr(transform, 'aug', None), 'set_random_seed'):
-            transform.aug.set_random_seed(seed)
+    # (the Albumentation transform draws its seed from numpy: compat.py)
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=3e-3))
     rng = torch.Generator().manual_seed(seed)
     # One thread: on a busy 2-core box, OpenMP threads spin-waiting on each
