@@ -13,6 +13,7 @@ import pickle
 import sys
 from typing import Any, Callable, List, Optional
 
+import numpy as np
 import torch
 
 _APPLIED: List[str] = []
@@ -202,7 +203,6 @@ def _patch_albumentation_seeding() -> None:
     def seeded_transform(self: Any, results: dict) -> Any:
         if getattr(self, '_ivslab_seeded_pid', None) != os.getpid():
             if hasattr(self.aug, 'set_random_seed'):
-                import numpy as np
                 self.aug.set_random_seed(int(np.random.randint(2**31)))
             self._ivslab_seeded_pid = os.getpid()
         return transform(self, results)
