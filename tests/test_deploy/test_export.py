@@ -13,7 +13,7 @@ from ivslab_plugin.deploy import build_backend, deploy_config_path, head_kind
 from ivslab_plugin.deploy.configs import check_deploy_config
 from ivslab_plugin.deploy.convert.mmdeploy import export_model
 from ivslab_plugin.deploy.infer.backends import TorchBackend
-from ivslab_plugin.deploy.verify.parity import check_parity, synthetic_samples
+from ivslab_plugin.deploy.verify.parity import ParityReport, check_parity, synthetic_samples
 
 DEPLOY_CONFIGS = sorted(
     glob.glob(osp.join(REPO_ROOT, 'configs', 'ivslab', 'deploy', '*.py')))
@@ -98,6 +98,19 @@ def test_parity_fails_on_a_different_model(tiny_models, simcc_sdk_export):
     assert min(report.raw.values()) > 1e-3
     with pytest.raises(ValueError, match='flip_test=False'):
         check_parity(TorchBackend(cfg, ckpt), backend, synthetic_samples(1))
+    assert 'raw outputs agree' not in '\n'.join(report.lines())
+
+
+def test_parity_report_names_flat_maps_when_only_keypoints_differ():
+    # raw outputs within their bound, keypoints not: the report fails and
+    # says that the model file is faithful (flat maps, not the export)
+    report = ParityReport(backend='onnxruntime', num_faces=8, raw={'output': 1.6e-9},
+                          raw_scale={'output': 0.0038}, keypoints_px=113.9,
+                          raw_tol=1e-3, px_tol=0.05)
+    assert not report.passed
+    assert 'raw outputs agree' in report.lines()[-1]
+    report.keypoints_px = 0.01
+    assert report.passed and 'raw outputs agree' not in '\n'.join(report.lines())
 
 
 def test_sdk_export_loads_in_pose_detector(tiny_models, simcc_sdk_export):

@@ -130,6 +130,16 @@ def test_teacher_checkpoint_is_loaded_and_kept(tmp_path):
         assert torch.equal(model.teacher.state_dict()[k], v), k
 
 
+def test_teacher_checkpoint_of_another_network_is_an_error(tmp_path):
+    # a SimCC teacher's weights given for a heatmap teacher would load in
+    # part (the backbone) and leave its head random
+    other = MODELS.build(model_cfg('simcc', 'teacher')[0])
+    ckpt = str(tmp_path / 'simcc_teacher.pth')
+    torch.save(dict(state_dict=other.state_dict(), meta={}), ckpt)
+    with pytest.raises(RuntimeError, match='simcc_teacher.pth does not match teacher_cfg'):
+        build(tmp_path, 'heatmap', 'heatmap', teacher_ckpt=ckpt)
+
+
 def test_teacher_sees_the_student_batch_resized(tmp_path):
     model = build(tmp_path)
     x = inputs(2)

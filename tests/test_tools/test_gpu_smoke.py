@@ -74,3 +74,31 @@ def test_smoke_measurements_on_a_cpu_run(synthetic_data, tmp_path):
     assert 0 < lat['median_ms'] <= lat['p90_ms']
     with pytest.raises(FileNotFoundError):
         training_throughput(str(tmp_path), batch_size=4)
+
+
+@pytest.mark.slow
+def test_gpu_smoke_runs_every_step_on_a_cpu(synthetic_data, tmp_path):
+    # the whole script for real, but on the CPU: every command it runs on a
+    # GPU machine (training with the stage-2 switch and EMA, distillation
+    # from that teacher, tests, export with parity, throughput, latency)
+    work_dir = tmp_path / 'smoke'
+    # 24 faces at batch 6: 4 steps an epoch, 3 epochs; one log per epoch.
+    # A 12-step student's heatmaps are flat, so its keypoints are not
+    # determined (ONNX Runtime and PyTorch pick different near-equal cells):
+    # only the raw-output bound gates this export.
+    proc = smoke('--cpu', '--data-root', synthetic_data['root'], '--work-dir', str(work_dir),
+                 '--iters', '12', '--batch', '6', '--px-tol', '1e6')
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert 'GPU checks skipped' in out
+    # the teacher's stage 2 ran, and the distiller loaded that teacher
+    assert 'Switch pipeline now!' in out
+    assert f'from path: {work_dir}/teacher/epoch_3.pth' in out
+    for name in ('teacher', 'student'):
+        metrics = json.loads((work_dir / f'{name}_metrics.json').read_text())
+        (nme, ) = [v for k, v in metrics.items() if k.endswith('NME_pupil')]
+        assert 0 < nme < 10, metrics
+    assert (work_dir / 'deploy' / 'end2end.onnx').is_file()
+    assert 'PASSED' in out.split('parity onnxruntime vs pytorch')[1]
+    assert out.count(' images/s (') == 2
+    assert 'teacher.py on cpu: median' in out and 'student.py on cpu: median' in out

@@ -112,9 +112,13 @@ class ParityReport:
     reference: str = 'pytorch'
 
     @property
-    def passed(self) -> bool:
-        raw_ok = self.raw_tol is None or all(
+    def raw_passed(self) -> bool:
+        return self.raw_tol is None or all(
             self._raw_gate(name) <= self.raw_tol for name in self.raw)
+
+    @property
+    def passed(self) -> bool:
+        raw_ok = self.raw_passed
         if self.gate_on_p99:
             return raw_ok and self.p99_px <= self.px_tol and (
                 self.max_bound is None or self.keypoints_px <= self.max_bound)
@@ -148,6 +152,11 @@ class ParityReport:
         for name, ms in self.ms_per_face.items():
             out.append(f'  {name:<12} {ms:.2f} ms/face')
         out.append('  PASSED' if self.passed else '  FAILED')
+        if not self.passed and self.raw_tol is not None and self.raw_passed:
+            # the model file computes what PyTorch computes; the decoding
+            # amplifies tiny differences where a map has no clear maximum
+            out.append('  (the raw outputs agree: the keypoints differ where a map\'s best '
+                       'cells are nearly equal, as in the flat maps of an undertrained model)')
         return out
 
 

@@ -81,7 +81,8 @@ class SingleTeacherPoseDistiller(BaseModel):
         student: Config of the student pose estimator.
         teacher_cfg: Teacher config file: ``pkg::path``, an existing path, or
             a path relative to the repository's ``configs/``.
-        teacher_ckpt: Teacher checkpoint (a path or URL). Required unless
+        teacher_ckpt: Teacher checkpoint (a path or URL), loaded strictly: its
+            weights must be those of ``teacher_cfg``'s model. Required unless
             ``allow_random_teacher`` is set; from the command line of any
             MMEngine tool: ``--cfg-options model.teacher_ckpt=PATH``.
         allow_random_teacher: Build the teacher with random weights when no
@@ -139,8 +140,17 @@ class SingleTeacherPoseDistiller(BaseModel):
         # pretrained initialisation would only be a wasted download.
         self.teacher = MODELS.build(without_pretrained(t_cfg.model))
         if teacher_ckpt:
-            load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu',
-                            logger='current')
+            # strict: a checkpoint of another network (teacher_cpu.py's for
+            # teacher.py, say) would otherwise load in part and leave the
+            # rest of the teacher random, with only a logged warning
+            try:
+                load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu',
+                                strict=True, logger='current')
+            except RuntimeError as err:
+                raise RuntimeError(
+                    f'SingleTeacherPoseDistiller: teacher_ckpt {teacher_ckpt} does not '
+                    f'match teacher_cfg {teacher_cfg} (set model.teacher_cfg= to the '
+                    f'config it was trained with): {err}') from err
         else:
             self.teacher.init_weights()
             msg = ('SingleTeacherPoseDistiller: allow_random_teacher=True and no '
