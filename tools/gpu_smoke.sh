@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1; shift ;;
     --cpu) DEVICE=cpu; shift ;;
     --px-tol) PX_TOL=(--px-tol "$2"); shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "gpu_smoke.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
