@@ -5,13 +5,19 @@
 # exports the student and prints training throughput and GPU latency.
 #
 #   bash tools/gpu_smoke.sh [--data-root data/sample] [--work-dir work_dirs/gpu_smoke]
-#       [--iters 300] [--batch 64] [--pretrained PATH|url|none] [--px-tol PX]
-#       [--dry-run] [--cpu]
+#       [--iters 300] [--batch 64] [--workers N] [--pretrained PATH|url|none] [--px-tol PX]
+#       [--skip-ops-build] [--dry-run] [--cpu]
 #
 #   --pretrained  the teacher backbone's start: a local copy of MMPose's
 #                 CSPNeXt-m checkpoint, `url` (download it), or `none`
 #                 (from scratch, the default: GPU machines are often offline)
+#   --workers     data-loading processes per run (default: RTMPose's 10, at
+#                 most the number of CPUs; the configs' 4 suit small machines)
 #   --px-tol      the export's keypoint parity bound (default: tools/deploy.py's)
+#   --skip-ops-build  do not compile mmcv's CUDA ops when they are missing:
+#                 training, testing and export need mmcv's ops built (mmpose
+#                 imports them) but none of their CUDA kernels; the MMDetection
+#                 face detector's NMS does
 #   --dry-run     print the commands instead of running them
 #   --cpu         run every step on the CPU (no GPU checks): how the tests run
 #                 this script; its numbers say nothing about a GPU
@@ -27,6 +33,8 @@ PRETRAINED=none
 DRY_RUN=0
 DEVICE=cuda
 PX_TOL=()
+SKIP_OPS_BUILD=0
+WORKERS=$(( $(nproc) < 10 ? $(nproc) : 10 ))
 PYTHON=${PYTHON:-python}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,16 +42,18 @@ while [ $# -gt 0 ]; do
     --work-dir) WORK_DIR=$2; shift 2 ;;
     --iters) ITERS=$2; shift 2 ;;
     --batch) BATCH=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
     --pretrained) PRETRAINED=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     --cpu) DEVICE=cpu; shift ;;
+    --skip-ops-build) SKIP_OPS_BUILD=1; shift ;;
     --px-tol) PX_TOL=(--px-tol "$2"); shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu_smoke.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$ITERS" "$BATCH"; do
-  case "$n" in ''|*[!0-9]*|0) echo "gpu_smoke.sh: --iters/--batch must be positive integers, got '$n'" >&2; exit 2 ;; esac
+for n in "$ITERS" "$BATCH" "$WORKERS"; do
+  case "$n" in ''|*[!0-9]*|0) echo "gpu_smoke.sh: --iters/--batch/--workers must be positive integers, got '$n'" >&2; exit 2 ;; esac
 done
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -68,9 +78,13 @@ else
   if [ "$DRY_RUN" = 1 ] || ! "$PYTHON" -c "import torch, mmcv.ops
 b = torch.tensor([[0., 0., 10., 10.]], device='cuda')
 mmcv.ops.nms(b, torch.ones(1, device='cuda'), 0.5)" 2>/dev/null; then
-    echo "mmcv's CUDA ops are missing: compiling mmcv 2.1.0 with CUDA (10-20 minutes, once)"
-    run env MMCV_WITH_OPS=1 FORCE_CUDA=1 MAX_JOBS="$(nproc)" "$PYTHON" -m pip install \
-      --no-build-isolation --no-deps --force-reinstall --no-binary mmcv mmcv==2.1.0
+    if [ "$SKIP_OPS_BUILD" = 1 ]; then
+      echo "mmcv's CUDA ops are missing; not compiled (--skip-ops-build)"
+    else
+      echo "mmcv's CUDA ops are missing: compiling mmcv 2.1.0 with CUDA (10-20 minutes, once)"
+      run env MMCV_WITH_OPS=1 FORCE_CUDA=1 MAX_JOBS="$(nproc)" "$PYTHON" -m pip install \
+        --no-build-isolation --no-deps --force-reinstall --no-binary mmcv mmcv==2.1.0
+    fi
   fi
 fi
 
@@ -90,6 +104,7 @@ echo "$FACES training faces, batch $BATCH: $EPOCHS epochs for >= $ITERS steps; s
 
 COMMON=(data_root="$DATA_ROOT" val_ann_file="$VAL" train_cfg.max_epochs="$EPOCHS"
         train_cfg.val_interval="$EPOCHS" train_dataloader.batch_size="$BATCH"
+        train_dataloader.num_workers="$WORKERS"
         default_hooks.logger.interval=10 param_scheduler.0.end=50
         param_scheduler.1.begin=$((EPOCHS / 2)) param_scheduler.1.end="$EPOCHS"
         param_scheduler.1.T_max=$((EPOCHS - EPOCHS / 2)))

@@ -39,7 +39,7 @@ def test_gpu_smoke_rejects_bad_arguments():
 
 def test_gpu_smoke_dry_run_prints_the_plan(synthetic_data, tmp_path):
     proc = smoke('--dry-run', '--data-root', synthetic_data['root'], '--work-dir',
-                 str(tmp_path / 'smoke'), '--iters', '12', '--batch', '4')
+                 str(tmp_path / 'smoke'), '--iters', '12', '--batch', '4', '--workers', '3')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     # 24 synthetic faces at batch 4: 6 steps an epoch, 2 epochs for 12 steps
@@ -53,6 +53,16 @@ def test_gpu_smoke_dry_run_prints_the_plan(synthetic_data, tmp_path):
     for step in ('tools/test.py configs/ivslab/teacher.py', 'tools/deploy.py',
                  'smoke throughput', 'smoke latency configs/ivslab/student.py'):
         assert step in out, step
+    assert 'MMCV_WITH_OPS=1 FORCE_CUDA=1' in out  # compiles mmcv's CUDA ops if missing
+    assert all('train_dataloader.num_workers=3' in line for line in train)
+
+
+def test_gpu_smoke_skip_ops_build(synthetic_data, tmp_path):
+    proc = smoke('--dry-run', '--skip-ops-build', '--data-root', synthetic_data['root'],
+                 '--work-dir', str(tmp_path / 'smoke'), '--iters', '12', '--batch', '4')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mmcv's CUDA ops are missing; not compiled (--skip-ops-build)" in proc.stdout
+    assert 'MMCV_WITH_OPS' not in proc.stdout
 
 
 @pytest.mark.slow
