@@ -35,7 +35,8 @@ def training_throughput(work_dir: str, batch_size: int,
     """Images per second of a finished run, from MMEngine's ``scalars.json``.
 
     ``time`` there is the mean wall time per step since the last log line
-    (data loading included); the first ``WARMUP_LOGS`` entries are skipped.
+    (data loading included) and ``data_time`` the part of it spent waiting
+    for the data loader; the first ``WARMUP_LOGS`` entries are skipped.
 
     Raises:
         FileNotFoundError: no ``vis_data/scalars.json`` under ``work_dir``.
@@ -45,16 +46,19 @@ def training_throughput(work_dir: str, batch_size: int,
     if not found:
         raise FileNotFoundError(f'no */vis_data/scalars.json in {work_dir}')
     times: List[float] = []
+    data_times: List[float] = []
     with open(found[-1]) as f:
         for line in f:
             row = json.loads(line)
             if 'time' in row and 'loss' in row:  # training steps, not validation
                 times.append(float(row['time']))
+                data_times.append(float(row['data_time']))
     if len(times) <= WARMUP_LOGS:
         raise ValueError(f'{found[-1]}: {len(times)} logged training steps, need more '
                          f'than {WARMUP_LOGS} to time (lower default_hooks.logger.interval)')
     step = statistics.mean(times[WARMUP_LOGS:])
     return dict(step_s=step, images_per_s=batch_size * world_size / step,
+                data_s=statistics.mean(data_times[WARMUP_LOGS:]),
                 logged_steps=len(times) - WARMUP_LOGS)
 
 
@@ -114,7 +118,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         res = training_throughput(args.work_dir, args.batch, args.world_size)
         print(f'{args.work_dir}: {res["images_per_s"]:.1f} images/s '
               f'({1e3 * res["step_s"]:.1f} ms per step of {args.batch * args.world_size} '
-              f'images, {res["logged_steps"]} logged steps)')
+              f'images, {1e3 * res["data_s"]:.1f} ms of it waiting for data; '
+              f'{res["logged_steps"]} logged steps)')
     else:
         import ivslab_plugin  # noqa: F401  (registration, compat fixes)
         res = model_latency(args.config, args.checkpoint, args.device, args.runs)

@@ -77,8 +77,12 @@ def test_smoke_measurements_on_a_cpu_run(synthetic_data, tmp_path):
     assert res['images_per_s'] == pytest.approx(4 / res['step_s'])
     (scalars, ) = [os.path.join(r, f) for r, _, fs in os.walk(work_dir) for f in fs
                    if f == 'scalars.json']
-    times = [json.loads(line)['time'] for line in open(scalars) if '"loss"' in line]
+    rows = [json.loads(line) for line in open(scalars) if '"loss"' in line]
+    times = [row['time'] for row in rows]
     assert res['step_s'] == pytest.approx(sum(times[2:]) / len(times[2:]))
+    data_times = [row['data_time'] for row in rows]
+    assert res['data_s'] == pytest.approx(sum(data_times[2:]) / len(data_times[2:]))
+    assert 0 < res['data_s'] < res['step_s']
     lat = model_latency(os.path.join(REPO_ROOT, 'configs/ivslab/student.py'),
                         os.path.join(work_dir, 'epoch_1.pth'), device='cpu', runs=5, warmup=1)
     assert 0 < lat['median_ms'] <= lat['p90_ms']
@@ -110,5 +114,5 @@ def test_gpu_smoke_runs_every_step_on_a_cpu(synthetic_data, tmp_path):
         assert 0 < nme < 10, metrics
     assert (work_dir / 'deploy' / 'end2end.onnx').is_file()
     assert 'PASSED' in out.split('parity onnxruntime vs pytorch')[1]
-    assert out.count(' images/s (') == 2
+    assert out.count(' images/s (') == 2 and out.count(' ms of it waiting for data;') == 2
     assert 'teacher.py on cpu: median' in out and 'student.py on cpu: median' in out
