@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The first thing to run on a GPU machine (about 5-8 minutes on one GPU,
-# once mmcv's CUDA ops exist): checks the GPU stack, trains teacher.py and
+# The first thing to run on a GPU machine (about 6 minutes on one H200, once
+# mmcv's ops are compiled): checks the GPU stack, trains teacher.py and
 # student_kd.py for a few hundred steps on the sample data, tests both,
 # exports the student and prints training throughput and GPU latency.
 #
