@@ -84,7 +84,7 @@ def _copy_source(dst: str) -> str:
 
 
 CHECK = textwrap.dedent("""
-    import os.path as osp, sys
+    import os, os.path as osp, sys
     import ivslab_plugin
     from ivslab_plugin.models.distillers.single_teacher_distiller import resolve_config_path
     from ivslab_plugin.utils import shipped_config, shipped_tool
@@ -97,6 +97,15 @@ CHECK = textwrap.dedent("""
     # the distiller's configs/-relative teacher lookup lands in the package
     teacher = resolve_config_path('ivslab/teacher.py')
     assert teacher.filename.startswith(mim), teacher.filename
+    # every module of the source tree was installed (a folder without
+    # __init__.py is skipped by find_packages), and the export entry imports
+    src = osp.join(sys.argv[2], 'ivslab_plugin')
+    def modules(root):
+        return {osp.relpath(osp.join(d, f), root) for d, _, files in os.walk(root)
+                for f in files if f.endswith('.py') and '.mim' not in d}
+    missing = modules(src) - modules(osp.join(site, 'ivslab_plugin'))
+    assert not missing, f'not installed: {sorted(missing)}'
+    from ivslab_plugin.deploy import cli  # noqa: F401
     print('installed at', osp.dirname(ivslab_plugin.__file__))
 """)
 
@@ -127,7 +136,7 @@ def test_non_editable_install_trains_with_a_packaged_config(synthetic_data, tmp_
     run_dir = tmp_path / 'elsewhere'
     run_dir.mkdir()
     env = dict(os.environ, PYTHONPATH=site, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, '-c', CHECK, site], cwd=run_dir, env=env,
+    proc = subprocess.run([sys.executable, '-c', CHECK, site, src], cwd=run_dir, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 

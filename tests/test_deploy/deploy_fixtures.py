@@ -1,5 +1,6 @@
 """Tiny trained models and their exports, shared by the deploy tests
 (registered as a plugin in tests/conftest.py)."""
+import os
 import os.path as osp
 
 import cv2
@@ -10,6 +11,12 @@ from test_deploy.tiny_models import REPO_ROOT, train_briefly, write_config_model
 from ivslab_plugin.datasets.synthetic import synthetic_face
 from ivslab_plugin.deploy.verify.parity import tsv_box
 
+#: The seed the fixtures' models are initialised and trained with. The same
+#: seed trains other weights on another CPU (other float kernels), so every
+#: assertion on these models must hold for any seed: ``IVSLAB_TEST_SEED=3
+#: make test`` tries other weights on this one (docs/testing.md).
+SEED = int(os.environ.get('IVSLAB_TEST_SEED', '0'))
+
 
 @pytest.fixture(scope='session')
 def tiny_models(tmp_path_factory, synthetic_data) -> dict:
@@ -18,8 +25,8 @@ def tiny_models(tmp_path_factory, synthetic_data) -> dict:
     root = str(tmp_path_factory.mktemp('tiny_models'))
     models = {}
     for kind in ('simcc', 'heatmap'):
-        cfg, ckpt = write_tiny_model(root, kind)
-        train_briefly(cfg, ckpt, synthetic_data['root'], iters=150)
+        cfg, ckpt = write_tiny_model(root, kind, seed=SEED)
+        train_briefly(cfg, ckpt, synthetic_data['root'], iters=150, seed=SEED)
         models[kind] = (cfg, ckpt)
     return models
 
@@ -37,8 +44,8 @@ def shipped_student(tmp_path_factory, synthetic_data) -> tuple:
     """
     root = str(tmp_path_factory.mktemp('student'))
     cfg, ckpt = write_config_model(
-        osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'), root, 'student')
-    train_briefly(cfg, ckpt, synthetic_data['root'], iters=1000)
+        osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'), root, 'student', seed=SEED)
+    train_briefly(cfg, ckpt, synthetic_data['root'], iters=1000, seed=SEED)
     return cfg, ckpt
 
 
@@ -48,10 +55,10 @@ def shipped_teacher(tmp_path_factory, synthetic_data) -> tuple:
     heatmaps, DARK), trained for a few seconds: (config, checkpoint)."""
     root = str(tmp_path_factory.mktemp('teacher'))
     cfg, ckpt = write_config_model(
-        osp.join(REPO_ROOT, 'configs', 'ivslab', 'teacher_cpu.py'), root, 'teacher')
+        osp.join(REPO_ROOT, 'configs', 'ivslab', 'teacher_cpu.py'), root, 'teacher', seed=SEED)
     # 120 steps: after 30 its 64x64 maps were so flat that DARK's Newton step
     # turned 1e-6 runtime differences into 0.09 px
-    train_briefly(cfg, ckpt, synthetic_data['root'], iters=120)
+    train_briefly(cfg, ckpt, synthetic_data['root'], iters=120, seed=SEED)
     return cfg, ckpt
 
 

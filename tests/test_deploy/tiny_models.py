@@ -194,3 +194,21 @@ def write_config_model(cfg_path: str, tmp_dir: str, name: str,
     torch.save({'state_dict': model.state_dict(),
                 'meta': {'dataset_meta': None}}, ckpt)
     return out_cfg, ckpt
+
+
+def plant_outlier_channel(cfg_path: str, ckpt: str, out_ckpt: str,
+                          channel: int = 0, factor: float = 100.) -> str:
+    """The tiny heatmap model's first deconvolution block with one output
+    channel ``factor`` times larger, and the next deconvolution's weights
+    for that channel divided by ``factor``: the same function in float
+    (ReLU is positively homogeneous), but one activation whose range one
+    channel sets, as training can leave it. Returns ``out_ckpt``."""
+    state = torch.load(ckpt)
+    sd = state['state_dict']
+    # head.deconv_layers: 0 ConvTranspose, 1 BN, 2 ReLU, 3 ConvTranspose, ...
+    sd['head.deconv_layers.1.weight'][channel] *= factor
+    sd['head.deconv_layers.1.bias'][channel] *= factor
+    # ConvTranspose weights are (in, out, kh, kw)
+    sd['head.deconv_layers.3.weight'][channel] /= factor
+    torch.save(state, out_ckpt)
+    return out_ckpt

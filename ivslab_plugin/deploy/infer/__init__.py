@@ -1,0 +1,2 @@
+"""The full-stack inference: backends, the face pipeline, submissions and
+the demo."""
