@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ivslab_plugin.deploy.configs import load_cfg
+from ivslab_plugin.deploy.convert.ort_int8 import REPORT_NAME, Int8Report
 from ivslab_plugin.deploy.convert.registry import (
     RUNTIMES,
     export_runtime,
@@ -232,8 +233,7 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                         f'{time.perf_counter() - start:.1f} s')
                     row = Row(spec.name, label, 'int8' if int8 else 'fp32',
                               path, model_size_mb(path), comp['mparams'],
-                              comp['gmacs'],
-                              note='head fp32' if head else '')
+                              comp['gmacs'], note=_int8_note(path, head))
                     entries.append((row, make_runner(path, num_threads=1)))
             if data_root is not None:
                 for row, runner in entries:
@@ -266,13 +266,23 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
     return rows, cond
 
 
+def _int8_note(path: str, head: bool) -> str:
+    """What an INT8 export left in float: ONNX Runtime's ``int8_report.json``
+    (the SQNR fallback), or the head."""
+    report = osp.join(osp.dirname(path), REPORT_NAME)
+    if osp.isfile(report):
+        r = Int8Report.load(report)
+        return f'{len(r.float_nodes)} of {r.total_nodes} nodes float'
+    return 'head fp32' if head else ''
+
+
 def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
     """A markdown table of the rows; INT8 rows also give their NME relative
     to the same model's PyTorch fp32 NME."""
     ref = {r.model: r.metrics.get(metric) for r in rows
            if r.runtime == 'pytorch'}
     head = (f'| model | runtime | prec. | {metric} | vs fp32 | params (M) | '
-            'GFLOPs | file (MB) | median (ms) | p90 (ms) | x PyTorch | check |')
+            'GFLOPs | file (MB) | median (ms) | p90 (ms) | x PyTorch | note, check |')
     lines = [head, '|' + '---|' * 12]
     for r in rows:
         nme = r.metrics.get(metric)
@@ -284,7 +294,7 @@ def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
             + (f'{nme:.4f}' if nme is not None else '-')
             + f' | {rel} | {r.mparams:.3f} | {r.gflops:.4f} | '
             f'{r.size_mb:.3f} | {r.median_ms:.3f} | {r.p90_ms:.3f} | '
-            f'{r.vs_pytorch:.2f} | {"**FAILED**" if r.status else ""} |')
+            f'{r.vs_pytorch:.2f} | {r.note}{" **FAILED**" if r.status else ""} |')
     return '\n'.join(lines)
 
 
