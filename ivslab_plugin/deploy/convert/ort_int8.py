@@ -15,9 +15,9 @@ subtracts large terms from each other, multiplies the relative error. Which
 tensors this hits depends on the weights, and the same seed trains other
 weights on other CPUs. So the export measures it (:func:`activation_sqnr`:
 every activation of the QDQ model against the float model on the
-calibration crops, ONNX Runtime's ``qdq_loss_debug`` SQNR) and, while the
-output's SQNR is below ``min_output_sqnr``, keeps in float the node where
-the SQNR drops most together with the quantisation of its inputs, and
+calibration crops, ONNX Runtime's ``qdq_loss_debug`` SQNR) and, while an
+activation is below ``MIN_SQNR_DB``, keeps in float the node where the SQNR
+drops most among those below it, with the quantisation of its inputs, and
 quantizes again (:func:`quantize_onnx_int8`). ``keep_head_fp32`` leaves
 every node of the head in float from the start.
 """
@@ -50,8 +50,12 @@ BODY_PREFIXES = ('/backbone/', '/neck/')
 #: 18-37 dB; the tensors behind every failed NME check had 1-13 dB.
 MIN_SQNR_DB = 15.0
 
-#: At most this many rounds of "keep the worst node in float, quantize again".
-MAX_ROUNDS = 8
+#: At most this many rounds of "keep the worst node in float, quantize
+#: again"; and stop after ``STALL_ROUNDS`` rounds that did not raise the
+#: output's SQNR by ``STALL_GAIN_DB``.
+MAX_ROUNDS = 12
+STALL_ROUNDS = 4
+STALL_GAIN_DB = 1.0
 
 #: What ONNX Runtime's QDQ quantizer folds into the producer before it: to
 #: keep their output in float, their input must be float too.
@@ -218,6 +222,17 @@ class _Graph:
         self.activations = {n.name: [i for i in n.input if i and i not in init]
                             for n in self.nodes}
 
+    def input_sqnr(self, node, sqnr: Dict[str, float]) -> float:
+        """The lowest SQNR among a node's activation inputs; an input the
+        QDQ model folded away counts with its producer's inputs."""
+        values = []
+        for t in self.activations[node.name]:
+            if t in sqnr:
+                values.append(sqnr[t])
+            elif t in self.producer:
+                values.append(self.input_sqnr(self.producer[t], sqnr))
+        return min(values, default=math.inf)
+
     def float_tensor(self, tensor: str, qdq: 'QdqTensors') -> Set[str]:
         """The nodes to exclude so that ``tensor`` is computed in float from
         unquantized inputs: its producer and every consumer (ONNX Runtime
@@ -321,9 +336,16 @@ def quantize_onnx_int8(onnx_file: str, work_dir: str, crops: np.ndarray,
         steps: List[FloatStep] = []
         _quantize(pre, out, crops, exclude)
         sqnr = activation_sqnr(pre, out, crops)
+        best = sqnr[graph.output]
+        since_best = 0
         while min_sqnr is not None and len(steps) < MAX_ROUNDS:
+            if since_best == STALL_ROUNDS:
+                log(f'INT8: the output SQNR has not risen {STALL_GAIN_DB:g} dB in '
+                    f'{STALL_ROUNDS} rounds: the error is not where it shows '
+                    '(the network amplifies it); stopping here')
+                break
             qdq = QdqTensors.of(out)
-            step = _first_below(graph, sqnr, qdq, exclude, min_sqnr)
+            step = _worst_below(graph, sqnr, qdq, exclude, min_sqnr)
             if step is None:
                 break
             exclude |= set(step.kept_float)
@@ -332,6 +354,10 @@ def quantize_onnx_int8(onnx_file: str, work_dir: str, crops: np.ndarray,
             sqnr = activation_sqnr(pre, out, crops)
             step.output_sqnr_after = sqnr[graph.output]
             steps.append(step)
+            if step.output_sqnr_after >= best + STALL_GAIN_DB:
+                best, since_best = step.output_sqnr_after, 0
+            else:
+                since_best += 1
             log(f'INT8: {step.tensor} at {step.sqnr:.1f} dB (below '
                 f'{min_sqnr:g}): kept {", ".join(step.kept_float)} in float; '
                 f'output SQNR {step.output_sqnr_before:.1f} -> '
@@ -367,23 +393,28 @@ def _quantize(pre: str, out: str, crops: np.ndarray, exclude: Set[str]) -> None:
                     nodes_to_exclude=sorted(exclude) or None)
 
 
-def _first_below(graph: _Graph, sqnr: Dict[str, float], qdq: QdqTensors,
+def _worst_below(graph: _Graph, sqnr: Dict[str, float], qdq: QdqTensors,
                  exclude: Set[str], min_sqnr: float) -> Optional[FloatStep]:
-    """The first tensor (in graph order) below ``min_sqnr`` and the nodes to
-    keep in float for it: its producer, with its inputs unquantized. Where
-    those are float already, the error came in with an input: follow the
-    input with the lowest SQNR upwards. None when nothing is left to do."""
+    """Among the tensors below ``min_sqnr``, the one whose producer loses
+    the most SQNR against its inputs, and the nodes to keep in float for it:
+    its producer, with its inputs unquantized. Where those are float
+    already, the error came in with an input (a convolution that subtracts
+    large terms multiplies its inputs' relative error): follow the input
+    with the lowest SQNR upwards. None when nothing is left to do."""
+    below = []
     for node in graph.nodes:
         out = node.output[0]
-        if sqnr.get(out, math.inf) >= min_sqnr:
-            continue
+        if sqnr.get(out, math.inf) < min_sqnr:
+            drop = graph.input_sqnr(node, sqnr) - sqnr[out]
+            below.append((drop, node))
+    for _, node in sorted(below, key=lambda d: -d[0]):
         at = node
         while True:
             kept = graph.keep_float(at, qdq) - exclude
             if kept:
+                out = node.output[0]
                 return FloatStep(out, sqnr[out], at.name, sorted(kept))
-            inputs = [t for t in graph.activations[at.name]
-                      if t in graph.producer]
+            inputs = [t for t in graph.activations[at.name] if t in graph.producer]
             if not inputs:
                 break
             lowest = min(inputs, key=lambda t: sqnr.get(t, math.inf))
