@@ -11,7 +11,7 @@ import numpy as np
 
 from ivslab_plugin.datasets.tsv import LandmarkRecord
 from ivslab_plugin.deploy.infer.backends import build_backend
-from ivslab_plugin.deploy.infer.pipeline import load_image
+from ivslab_plugin.deploy.lite.face import read_image
 from ivslab_plugin.evaluation.face_metric import Indices, normalising_distance, per_sample_nme
 
 
@@ -38,7 +38,7 @@ def predict_landmarks(config: str, model: str,
     ``config`` or an exported model, so exports can be compared too.
     """
     backend = build_backend(model, config, device=device)
-    return np.concatenate([backend.predict(load_image(rec.image_path), rec.bbox[None])[0]
+    return np.concatenate([backend.predict(read_image(rec.image_path), rec.bbox[None])[0]
                            for rec in records])
 
 

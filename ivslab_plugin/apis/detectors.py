@@ -11,8 +11,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ivslab_plugin.datasets.tsv import LandmarkRecord
-from ivslab_plugin.deploy.infer.pipeline import load_image
 from ivslab_plugin.deploy.lite.detect import BoxTransform, FaceDetector, box_iou, fit_box_transform
+from ivslab_plugin.deploy.lite.face import read_image
 
 
 @dataclass
@@ -50,7 +50,7 @@ def fit_transform(detector: FaceDetector, faces: Dict[str, np.ndarray]) -> BoxTr
     face is paired with the detection that contains its centre."""
     detected, reference = [], []
     for path, boxes in faces.items():
-        det = detector(load_image(path))[0]
+        det = detector(read_image(path))[0]
         for box in boxes:
             c = (box[:2] + box[2:]) / 2
             inside = [d for d in det if d[0] <= c[0] <= d[2] and d[1] <= c[1] <= d[3]]
@@ -70,7 +70,7 @@ def evaluate_detector(name: str, detector: FaceDetector,
     found = other = 0
     elapsed = 0.0
     for path, boxes in faces.items():
-        image = load_image(path)
+        image = read_image(path)
         start = time.perf_counter()
         det = detector(image)[0]
         elapsed += time.perf_counter() - start

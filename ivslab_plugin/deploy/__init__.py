@@ -30,18 +30,16 @@ from .infer.pipeline import (
     BlazeFaceDetector,
     BoxTransform,
     FaceLandmarkPipeline,
-    FaceLandmarks,
     HaarFaceDetector,
     MMDetFaceDetector,
     fit_box_transform,
-    load_image,
-    rightmost_first,
 )
+from .lite import Face, Landmarker, read_image, rightmost_first
 
 __all__ = [
     'LandmarkBackend', 'OnnxRuntimeBackend', 'SdkBackend', 'TorchBackend',
     'NcnnBackend', 'TFLiteBackend', 'build_backend', 'deploy_config_path',
     'head_kind', 'HAAR_TO_TSV', 'BlazeFaceDetector', 'BoxTransform',
-    'FaceLandmarkPipeline', 'FaceLandmarks', 'HaarFaceDetector',
-    'MMDetFaceDetector', 'fit_box_transform', 'load_image', 'rightmost_first'
+    'FaceLandmarkPipeline', 'Face', 'Landmarker', 'HaarFaceDetector',
+    'MMDetFaceDetector', 'fit_box_transform', 'read_image', 'rightmost_first'
 ]

@@ -184,7 +184,8 @@ def deploy_main(argv: Optional[List[str]] = None) -> int:
 
 
 def demo_main(argv: Optional[List[str]] = None) -> int:
-    from .infer.demo import LandmarkDrawer, run_demo
+    from .infer.demo import LandmarkDrawer
+    from .lite.demo import run_demo
     parser = argparse.ArgumentParser(
         description='Detect faces and draw their 51 landmarks on an image, '
         'a folder of images or a video; also writes results.json')
@@ -197,7 +198,7 @@ def demo_main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     pipeline = build_pipeline(args)
     results = run_demo(pipeline, args.input, args.out_dir,
-                       LandmarkDrawer(kpt_thr=args.kpt_thr))
+                       drawer=LandmarkDrawer(kpt_thr=args.kpt_thr).draw)
     return 0 if results else 1
 
 
@@ -228,7 +229,6 @@ def run_model_main(argv: Optional[List[str]] = None) -> int:
                                multi_face=args.multi_face) if args.tsv else None
     start = time.perf_counter()
     summary = write_submission(pipeline, images, args.output_dir, tsv_boxes,
-                               pipeline.backend.bbox_padding,
                                log=lambda m: print(m, file=sys.stderr))
     elapsed = time.perf_counter() - start
     faces = sum(summary.faces.values())

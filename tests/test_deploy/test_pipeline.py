@@ -68,7 +68,7 @@ def test_every_backend_gives_the_same_output(tiny_models, simcc_sdk_export,
     for faces in results:
         assert len(faces) == 2
         assert sorted(faces[0].to_dict()) == [
-            'box', 'box_score', 'face_box', 'keypoint_scores', 'keypoints']
+            'box', 'box_score', 'face_box', 'keypoint_scores', 'keypoints', 'track_id']
         assert faces[0].keypoints.shape == (51, 2)
         assert faces[0].keypoint_scores.shape == (51, )
     torch_faces, ort_faces = results[0], results[1]

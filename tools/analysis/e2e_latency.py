@@ -14,8 +14,9 @@ import matplotlib
 import numpy as np
 
 from ivslab_plugin.deploy.assets import cached_blazeface
-from ivslab_plugin.deploy.lite.app import Landmarker, bench
+from ivslab_plugin.deploy.lite.app import bench
 from ivslab_plugin.deploy.lite.detect import BlazeFaceDetector, HaarFaceDetector
+from ivslab_plugin.deploy.lite.landmarker import Landmarker
 
 
 def photo_640x480(path: str) -> str:
@@ -47,7 +48,7 @@ def main() -> None:
         for name in args.detector:
             det = HaarFaceDetector() if name == 'haar' else \
                 BlazeFaceDetector(cached_blazeface(name))
-            lm = Landmarker(bundle, 1, det)
+            lm = Landmarker.from_bundle(bundle, 1, det)
             t = bench(lm, image, args.runs)
 
             def cell(k):

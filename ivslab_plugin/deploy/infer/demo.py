@@ -1,16 +1,13 @@
-"""Draw landmarks on images or a video, and save them as JSON."""
+"""The full stack's drawing for the device code's demo
+(:func:`ivslab_plugin.deploy.lite.demo.run_demo`): MMPose's visualiser
+with the 51-point skeleton."""
 from __future__ import annotations
 
-import json
-import os
-import os.path as osp
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
-from ..lite.app import IMAGE_EXTS, VIDEO_EXTS, video_frames
-from .pipeline import FaceLandmarkPipeline, FaceLandmarks
+from ..lite.face import Face
 
 
 def ivslab_metainfo() -> dict:
@@ -41,7 +38,7 @@ class LandmarkDrawer:
             name=f'ivslab_demo_{id(self)}', radius=2, line_width=1)
         self.visualizer.set_dataset_meta(self.metainfo)
 
-    def draw(self, image: np.ndarray, faces: List[FaceLandmarks]) -> np.ndarray:
+    def draw(self, image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         """BGR image with boxes, landmarks and skeleton drawn."""
         from mmengine.structures import InstanceData
         from mmpose.structures import PoseDataSample
@@ -60,88 +57,3 @@ class LandmarkDrawer:
             'demo', image[..., ::-1].copy(), sample, draw_gt=False,
             draw_bbox=True, kpt_thr=self.kpt_thr, show=False)
         return np.ascontiguousarray(drawn[..., ::-1])
-
-
-def collect_inputs(source: str) -> Tuple[str, List[str]]:
-    """``('video', [path])`` or ``('images', [paths])`` for a file or folder.
-
-    Raises:
-        FileNotFoundError / ValueError: with the reason.
-    """
-    if osp.isdir(source):
-        images = sorted(
-            osp.join(source, n) for n in os.listdir(source)
-            if n.lower().endswith(IMAGE_EXTS))
-        if not images:
-            raise ValueError(f'no images ({", ".join(IMAGE_EXTS)}) in '
-                             f'{source}')
-        return 'images', images
-    if not osp.isfile(source):
-        raise FileNotFoundError(f'input not found: {source}')
-    ext = osp.splitext(source)[1].lower()
-    if ext in VIDEO_EXTS:
-        return 'video', [source]
-    if ext in IMAGE_EXTS:
-        return 'images', [source]
-    raise ValueError(f'{source}: not an image ({", ".join(IMAGE_EXTS)}) '
-                     f'nor a video ({", ".join(VIDEO_EXTS)})')
-
-
-def run_demo(pipeline: FaceLandmarkPipeline,
-             source: str,
-             out_dir: str,
-             drawer: Optional[LandmarkDrawer] = None,
-             log=print) -> Dict[str, Any]:
-    """Run the pipeline on an image, a folder of images or a video.
-
-    Writes the drawn images (same names, ``.png``) or ``<stem>.mp4``, and
-    ``results.json``: ``{name: [face, ...]}`` for images, ``{name: [[face,
-    ...] per frame]}`` for a video, each face as
-    :meth:`FaceLandmarks.to_dict`.
-
-    Returns:
-        dict: the JSON content.
-    """
-    from .pipeline import load_image
-    kind, paths = collect_inputs(source)
-    drawer = drawer or LandmarkDrawer()
-    os.makedirs(out_dir, exist_ok=True)
-    results: Dict[str, Any] = {}
-    if kind == 'images':
-        for path in paths:
-            image = load_image(path)
-            faces = pipeline(image)
-            name = osp.basename(path)
-            if not faces:
-                log(f'no face found in {path} ({image.shape[1]}x'
-                    f'{image.shape[0]}); writing it undrawn')
-            cv2.imwrite(
-                osp.join(out_dir, osp.splitext(name)[0] + '.png'),
-                drawer.draw(image, faces))
-            results[name] = [f.to_dict() for f in faces]
-    else:
-        path = paths[0]
-        out = osp.join(out_dir,
-                       osp.splitext(osp.basename(path))[0] + '.mp4')
-        writer, frames, empty = None, [], 0
-        for frame, fps in video_frames(path):
-            faces = pipeline(frame)
-            empty += not faces
-            if writer is None:
-                writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'),
-                                         fps, frame.shape[1::-1])
-            writer.write(drawer.draw(frame, faces))
-            frames.append([f.to_dict() for f in faces])
-        if writer is None:
-            raise ValueError(f'{path}: the video has no readable frames')
-        writer.release()
-        if empty:
-            log(f'no face found in {empty} of {len(frames)} frames of {path}')
-        results[osp.basename(path)] = frames
-    with open(osp.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1)
-    total = sum(len(v) for v in results.values()) if kind == 'images' else \
-        sum(len(fr) for fr in next(iter(results.values())))
-    log(f'{total} face(s) in {len(paths) if kind == "images" else "the video"}'
-        f'; wrote {out_dir}')
-    return results

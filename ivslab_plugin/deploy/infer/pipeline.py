@@ -13,10 +13,8 @@ stack and an exported bundle find the same faces.
 from __future__ import annotations
 
 import os.path as osp
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 
 from ..lite.detect import (
@@ -28,23 +26,13 @@ from ..lite.detect import (
     HaarFaceDetector,
     fit_box_transform,
 )
+from ..lite.face import Face, read_image
+from ..lite.landmarker import Landmarker
 from .backends import LandmarkBackend, as_bgr, check_boxes
 
 __all__ = ['HAAR_TO_TSV', 'IDENTITY', 'BlazeFaceDetector', 'BoxTransform',
            'FaceDetector', 'HaarFaceDetector', 'fit_box_transform',
-           'MMDetFaceDetector', 'FaceLandmarks', 'FaceLandmarkPipeline',
-           'default_detector', 'load_image', 'rightmost_first']
-
-
-def load_image(path: str) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 BGR (greyscale and 16-bit
-    images are converted)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: image not found')
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f'{path}: not a readable image')
-    return image
+           'MMDetFaceDetector', 'FaceLandmarkPipeline', 'default_detector']
 
 
 class MMDetFaceDetector(FaceDetector):
@@ -96,39 +84,6 @@ class MMDetFaceDetector(FaceDetector):
         return boxes[keep], scores[keep]
 
 
-@dataclass
-class FaceLandmarks:
-    """One face found in an image.
-
-    Note:
-        ``box`` (4,) xyxy as detected (or given); ``face_box`` (4,) the
-        TSV-style box the model cropped around; ``keypoints`` (K, 2) image
-        pixels; ``keypoint_scores`` (K,).
-    """
-
-    box: np.ndarray
-    box_score: float
-    face_box: np.ndarray
-    keypoints: np.ndarray
-    keypoint_scores: np.ndarray
-
-    def to_dict(self) -> Dict[str, Any]:
-        return dict(
-            box=[round(float(v), 3) for v in self.box],
-            box_score=round(float(self.box_score), 5),
-            face_box=[round(float(v), 3) for v in self.face_box],
-            keypoints=[[round(float(x), 3), round(float(y), 3)]
-                       for x, y in self.keypoints],
-            keypoint_scores=[round(float(s), 5)
-                             for s in self.keypoint_scores])
-
-
-def rightmost_first(faces: Sequence[FaceLandmarks]) -> List[FaceLandmarks]:
-    """Faces ordered by the centre of their face box, right-most first (the
-    challenge's order for several faces)."""
-    return sorted(faces, key=lambda f: -(f.face_box[0] + f.face_box[2]))
-
-
 def default_detector(log=None, variant: str = 'full') -> FaceDetector:
     """BlazeFace (``variant``: full or short range) when it is in the cache (``python -m
     ivslab_plugin.deploy.assets`` fetches it), else the Haar cascade."""
@@ -143,11 +98,14 @@ def default_detector(log=None, variant: str = 'full') -> FaceDetector:
     return BlazeFaceDetector(path)
 
 
-class FaceLandmarkPipeline:
-    """Face detection and landmarks with one output format for every backend.
+class FaceLandmarkPipeline(Landmarker):
+    """The device code's :class:`~..lite.landmarker.Landmarker` on a
+    full-stack backend: faces right-most first, as
+    :class:`~..lite.face.Face`.
 
     Args:
-        backend (LandmarkBackend): PyTorch, ONNX Runtime or SDK.
+        backend (LandmarkBackend): PyTorch, ONNX Runtime, the SDK, ncnn or
+            LiteRT.
         detector (FaceDetector, optional): used when no boxes are given;
             :func:`default_detector` by default.
     """
@@ -155,34 +113,17 @@ class FaceLandmarkPipeline:
     def __init__(self,
                  backend: LandmarkBackend,
                  detector: Optional[FaceDetector] = None):
+        super().__init__(backend, detector if detector is not None else
+                         default_detector(), backend.bbox_padding)
         self.backend = backend
-        self.detector = detector if detector is not None else \
-            default_detector()
 
     def __call__(self,
                  image: Union[str, np.ndarray],
-                 face_boxes: Optional[np.ndarray] = None
-                 ) -> List[FaceLandmarks]:
-        """Landmarks of every face in ``image``.
-
-        Args:
-            image (str | np.ndarray): a path or a grey/BGR/BGRA uint8 array.
-            face_boxes (np.ndarray, optional): (N, 4) TSV-style boxes
-                (e.g. from ``test_q.tsv``); skips the detector.
-
-        Returns:
-            list[FaceLandmarks]: in detection (or given) order; empty when
-            no face is found.
-        """
-        image = load_image(image) if isinstance(image, str) else as_bgr(image)
+                 face_boxes: Optional[np.ndarray] = None) -> List[Face]:
+        """Landmarks of every face in ``image`` (a path or a grey/BGR/BGRA
+        uint8 array); ``face_boxes`` (N, 4) annotation-style boxes (e.g.
+        from ``test_q.tsv``) skip the detector."""
+        image = read_image(image) if isinstance(image, str) else as_bgr(image)
         if face_boxes is not None:
             face_boxes = check_boxes(face_boxes)
-            boxes, scores = face_boxes, np.ones(len(face_boxes), np.float32)
-        else:
-            boxes, scores = self.detector(image)
-            face_boxes = self.detector.face_boxes(boxes)
-        kpts, kpt_scores = self.backend.predict(image, face_boxes)
-        return [
-            FaceLandmarks(boxes[i], float(scores[i]), face_boxes[i], kpts[i],
-                          kpt_scores[i]) for i in range(len(face_boxes))
-        ]
+        return super().__call__(image, face_boxes)

@@ -8,13 +8,19 @@ installed. Its modules import nothing but the standard library, numpy and
 cv2 at module level, and import each other relatively, so the copy is the
 same code that the tests run in place.
 """
+from .demo import run_demo
 from .detect import BoxTransform, FaceDetector, open_detector
+from .face import Face, draw, read_image, rightmost_first
+from .landmarker import Landmarker
 from .landmarks import LandmarkModel, decode_heatmaps, decode_simcc
 from .spec import SPEC_NAME, SPEC_VERSION, BundleError, load_spec
+from .submission import FaceBoxes, SubmissionSummary, write_submission
 from .track import FaceTracker, OneEuroFilter
 
 __all__ = [
-    'BoxTransform', 'FaceDetector', 'open_detector', 'LandmarkModel',
-    'decode_heatmaps', 'decode_simcc', 'SPEC_NAME', 'SPEC_VERSION',
-    'BundleError', 'load_spec', 'FaceTracker', 'OneEuroFilter'
+    'Face', 'Landmarker', 'draw', 'read_image', 'rightmost_first', 'run_demo',
+    'FaceBoxes', 'SubmissionSummary', 'write_submission', 'BoxTransform',
+    'FaceDetector', 'open_detector', 'LandmarkModel', 'decode_heatmaps',
+    'decode_simcc', 'SPEC_NAME', 'SPEC_VERSION', 'BundleError', 'load_spec',
+    'FaceTracker', 'OneEuroFilter'
 ]

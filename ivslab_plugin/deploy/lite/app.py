@@ -12,191 +12,18 @@ Only numpy, OpenCV and the bundle's runtime are imported.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional
 
 import cv2
 import numpy as np
 
-from .detect import FaceDetector, open_detector, rightmost_first
-from .landmarks import LandmarkModel
-from .spec import BundleError, load_spec
-from .submission import fallback_box, format_submission, image_id, read_image_list
-from .track import Face, FaceTracker
-
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
-
-
-def read_image(path: str) -> np.ndarray:
-    """A BGR image, or a ValueError naming the file."""
-    if not osp.isfile(path):
-        raise ValueError(f'{path}: image not found')
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f'{path}: not a readable image')
-    return image
-
-
-class Landmarker:
-    """A bundle's detector and landmark model: image -> faces.
-
-    Args:
-        bundle_dir (str): the exported folder.
-        num_threads (int): runtime threads.
-        detector (FaceDetector, optional): instead of the bundle's.
-    """
-
-    def __init__(self, bundle_dir: str, num_threads: int = 1,
-                 detector: Optional[FaceDetector] = None,
-                 log: Callable[[str], None] = print,
-                 variant: Optional[str] = None) -> None:
-        self.spec = load_spec(bundle_dir)
-        self.model = LandmarkModel(self.spec, num_threads=num_threads)
-        self.detector = detector or open_detector(self.spec, self.spec['_dir'],
-                                                  num_threads, log, variant)
-
-    def __call__(self, image: np.ndarray,
-                 face_boxes: Optional[np.ndarray] = None) -> List[Face]:
-        """The faces of an image, right-most first (``face_boxes``: skip
-        the detector)."""
-        scores = None
-        if face_boxes is None:
-            boxes, scores = self.detector(image)
-            face_boxes = self.detector.face_boxes(boxes)
-        face_boxes = np.asarray(face_boxes, np.float32).reshape(-1, 4)
-        kpts, kscores = self.model.predict(image, face_boxes)
-        return [Face(face_boxes[i], kpts[i], kscores[i],
-                     box_score=1.0 if scores is None else float(scores[i]))
-                for i in rightmost_first(face_boxes)]
-
-    def tracker(self, fps: float = 30.0, smooth: bool = False,
-                redetect_every: int = 30) -> FaceTracker:
-        track = self.spec.get('tracking', {})
-        return FaceTracker(self.model, self.detector,
-                           box_margin=float(self.spec['box_margin']),
-                           redetect_every=redetect_every,
-                           min_score=float(track.get('min_score', 0.3)),
-                           smooth=smooth, fps=fps)
-
-
-def write_submission(landmarker: Landmarker, images: Sequence[str],
-                     out_dir: str, log: Callable[[str], None] = print) -> Dict:
-    """Write ``<id>.txt`` for every image; a bad image is reported and
-    skipped, an image without a face gets the central-square fallback.
-
-    Returns:
-        dict: ``faces`` per written image, ``no_face`` and ``failed`` lists.
-    """
-    os.makedirs(out_dir, exist_ok=True)
-    summary: Dict = dict(faces={}, no_face=[], failed=[])
-    padding = float(landmarker.spec['bbox_padding'])
-    for path in images:
-        try:
-            image = read_image(path)
-        except ValueError as err:
-            log(f'error: {err}')
-            summary['failed'].append(path)
-            continue
-        faces = landmarker(image)
-        if not faces:
-            summary['no_face'].append(path)
-            faces = landmarker(image, fallback_box(*image.shape[:2], padding))
-        with open(osp.join(out_dir, image_id(path) + '.txt'), 'w',
-                  encoding='utf-8') as f:
-            f.write(format_submission([face.keypoints for face in faces]))
-        summary['faces'][path] = len(faces)
-    return summary
-
-
-def draw(image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
-    """Face boxes and landmarks drawn on a copy of a BGR image."""
-    out = image.copy()
-    for face in faces:
-        side = float(face.face_box[2] - face.face_box[0])
-        r = max(1, int(round(side / 60)))
-        x0, y0, x1, y1 = (int(round(v)) for v in face.face_box)
-        cv2.rectangle(out, (x0, y0), (x1, y1), (255, 128, 0), max(1, r // 2))
-        for x, y in face.keypoints:
-            cv2.circle(out, (int(round(x)), int(round(y))), r, (0, 255, 0), -1)
-    return out
-
-
-def face_json(face: Face) -> Dict:
-    return dict(face_box=[round(float(v), 3) for v in face.face_box],
-                keypoints=[[round(float(x), 3), round(float(y), 3)]
-                           for x, y in face.keypoints],
-                keypoint_scores=[round(float(s), 5) for s in face.scores],
-                track_id=face.track_id)
-
-
-def video_frames(path: str):
-    """(frame, fps) of a video file, or a ValueError naming it."""
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise ValueError(f'{path}: cannot open the video')
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            yield frame, fps
-    finally:
-        cap.release()
-
-
-def run_demo(landmarker: Landmarker, source: str, out_dir: str, track: bool,
-             smooth: bool, log: Callable[[str], None] = print) -> int:
-    """Draw the landmarks of an image, a folder of images or a video
-    (tracked with ``track``); also writes ``results.json``."""
-    os.makedirs(out_dir, exist_ok=True)
-    results: Dict = {}
-    if osp.isdir(source) or source.lower().endswith(IMAGE_EXTS):
-        paths = sorted(osp.join(source, n) for n in os.listdir(source)
-                       if n.lower().endswith(IMAGE_EXTS)) \
-            if osp.isdir(source) else [source]
-        for path in paths:
-            try:
-                image = read_image(path)
-            except ValueError as err:
-                log(f'error: {err}')
-                continue
-            faces = landmarker(image)
-            name = osp.splitext(osp.basename(path))[0]
-            cv2.imwrite(osp.join(out_dir, name + '.png'), draw(image, faces))
-            results[osp.basename(path)] = [face_json(f) for f in faces]
-            log(f'{path}: {len(faces)} face(s)')
-    elif source.lower().endswith(VIDEO_EXTS):
-        name = osp.splitext(osp.basename(source))[0]
-        writer, frames, tracker = None, [], None
-        for frame, fps in video_frames(source):
-            if tracker is None:
-                tracker = landmarker.tracker(fps, smooth) if track else None
-            faces = tracker(frame) if tracker else landmarker(frame)
-            if writer is None:
-                writer = cv2.VideoWriter(osp.join(out_dir, name + '.mp4'),
-                                         cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                                         frame.shape[1::-1])
-            writer.write(draw(frame, faces))
-            frames.append([face_json(f) for f in faces])
-        if writer is None:
-            raise ValueError(f'{source}: the video has no readable frames')
-        writer.release()
-        results[osp.basename(source)] = frames
-        calls = tracker.stats.detector_calls if tracker else len(frames)
-        log(f'{source}: {len(frames)} frames, {calls} detector calls')
-    else:
-        raise ValueError(f'{source}: not an image ({", ".join(IMAGE_EXTS)}), '
-                         f'a folder or a video ({", ".join(VIDEO_EXTS)})')
-    with open(osp.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1)
-    log(f'wrote {out_dir}')
-    return 0
+from .demo import run_demo
+from .face import read_image, video_frames
+from .landmarker import Landmarker
+from .spec import BundleError
+from .submission import read_image_list, write_submission
 
 
 def _stats(times: List[float]) -> str:
@@ -213,7 +40,7 @@ def bench(landmarker: Landmarker, image_path: str, runs: int = 200,
     faces = landmarker(image)
     if not faces:
         raise ValueError(f'{image_path}: no face found, nothing to time')
-    margin = float(landmarker.spec['box_margin'])
+    margin = landmarker.box_margin
     from .track import face_box
     last = np.stack([face_box(f.keypoints, margin) for f in faces])
     crops = model.preprocess(image, last)[0]
@@ -315,13 +142,13 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
     if not args.bundle:
         parser.error('give --bundle')
     try:
-        landmarker = Landmarker(args.bundle, args.threads,
-                                variant=args.detector)
+        landmarker = Landmarker.from_bundle(args.bundle, args.threads,
+                                            variant=args.detector)
         if args.demo:
             if not args.out_dir:
                 parser.error('--demo needs --out-dir')
-            return run_demo(landmarker, args.demo, args.out_dir, args.track,
-                            args.smooth)
+            run_demo(landmarker, args.demo, args.out_dir, args.track, args.smooth)
+            return 0
         if args.bench:
             times = bench(landmarker, args.bench, args.runs)
             print(f'{args.threads} thread(s), {args.runs} runs after 20 '
@@ -351,14 +178,13 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
         print(f'error: {err}', file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start
-    done = len(summary['faces'])
-    print(f'wrote {done} files ({sum(summary["faces"].values())} faces) to '
-          f'{args.paths[1]} in {elapsed:.1f} s')
-    for path in summary['no_face']:
+    print(f'wrote {len(summary.files)} files ({sum(summary.faces.values())} '
+          f'faces) to {args.paths[1]} in {elapsed:.1f} s')
+    for path in summary.no_face:
         print(f'no face found in {path}: wrote the central-square fallback',
               file=sys.stderr)
-    if summary['failed']:
-        print(f'{len(summary["failed"])} of {len(images)} images failed',
+    if summary.failed:
+        print(f'{len(summary.failed)} of {len(images)} images failed',
               file=sys.stderr)
         return 1
     return 0

@@ -333,10 +333,3 @@ def open_detector(spec: Optional[Dict], bundle_dir: str = '',
             log(f'{path}: BlazeFace ({variant}) not in the bundle, using the '
                 'Haar cascade')
     return HaarFaceDetector()
-
-
-def rightmost_first(face_boxes: np.ndarray) -> np.ndarray:
-    """Indices of face boxes by their centre, right-most first (the
-    challenge's order for several faces)."""
-    boxes = np.asarray(face_boxes, np.float32).reshape(-1, 4)
-    return np.argsort(-(boxes[:, 0] + boxes[:, 2]), kind='stable')

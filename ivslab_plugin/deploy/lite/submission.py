@@ -6,10 +6,15 @@ and holds one ``.pts`` block per face, right-most face first.
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
-from typing import List, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import numpy as np
+
+from .detect import box_iou
+from .face import Face, read_image, rightmost_first
 
 
 def image_id(path: str) -> str:
@@ -86,3 +91,81 @@ def read_submission(path: str) -> List[np.ndarray]:
                               dtype=np.float32))
         i += 4 + n
     return faces
+
+
+@dataclass
+class FaceBoxes:
+    """Given face boxes: (N, 4) annotation-style boxes per image id, and the
+    ids of images that hold more faces than their boxes (the challenge's
+    ``test_q.txt``), whose other faces the detector adds."""
+
+    boxes: Dict[str, np.ndarray]
+    multi_face: Set[str] = field(default_factory=set)
+
+
+@dataclass
+class SubmissionSummary:
+    """What :func:`write_submission` did."""
+
+    files: Dict[str, str] = field(default_factory=dict)
+    faces: Dict[str, int] = field(default_factory=dict)
+    no_face: List[str] = field(default_factory=list)
+    failed: Dict[str, str] = field(default_factory=dict)
+
+
+def add_detected_faces(landmarker, image: np.ndarray, face_boxes: np.ndarray,
+                       iou_thr: float = 0.3) -> np.ndarray:
+    """The given face boxes plus the detector's faces that overlap none of
+    them (IoU <= ``iou_thr``)."""
+    boxes, _ = landmarker.detector(image)
+    found = landmarker.detector.face_boxes(boxes)
+    if len(found) and len(face_boxes):
+        found = found[box_iou(found, face_boxes).max(1) <= iou_thr]
+    return np.concatenate([face_boxes, found]).astype(np.float32)
+
+
+def write_submission(landmarker, images: Sequence[str], out_dir: str,
+                     given: Optional[FaceBoxes] = None,
+                     log: Callable[[str], None] = print) -> SubmissionSummary:
+    """Predict every image and write its ``<image id>.txt``.
+
+    Args:
+        landmarker (Landmarker): detector + landmark model.
+        images (Sequence[str]): image paths.
+        out_dir (str): created if missing.
+        given (FaceBoxes, optional): face boxes per image id; the detector
+            then runs only on the images listed as holding more faces, and
+            an image without a box is an error.
+        log: where a failed image is reported (the others go on).
+
+    Returns:
+        SubmissionSummary: files written, faces per image, images where no
+        face was found (they get the central-square fallback), and images
+        that failed with their reason.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    summary = SubmissionSummary()
+    for path in images:
+        key = image_id(path)
+        try:
+            image = read_image(path)
+            if given is not None and key not in given.boxes:
+                raise KeyError(f'{path}: no face box for image id {key!r} in the TSV')
+        except (FileNotFoundError, ValueError, KeyError) as err:
+            summary.failed[path] = str(err).strip('"\'')
+            log(f'error: {summary.failed[path]}')
+            continue
+        boxes = None if given is None else given.boxes[key]
+        if boxes is not None and key in given.multi_face:
+            boxes = add_detected_faces(landmarker, image, boxes)
+        faces: List[Face] = landmarker(image, boxes)
+        if not faces:
+            summary.no_face.append(path)
+            faces = landmarker(image, fallback_box(*image.shape[:2],
+                                                   landmarker.padding))
+        out = osp.join(out_dir, key + '.txt')
+        with open(out, 'w', encoding='utf-8') as f:
+            f.write(format_submission([face.keypoints for face in rightmost_first(faces)]))
+        summary.files[path] = out
+        summary.faces[path] = len(faces)
+    return summary

@@ -14,6 +14,7 @@ from typing import List, Optional
 import numpy as np
 
 from .detect import FaceDetector, box_iou
+from .face import Face
 
 
 def face_box(keypoints: np.ndarray, margin: float) -> np.ndarray:
@@ -61,23 +62,6 @@ class OneEuroFilter:
         a = self._alpha(self.min_cutoff + self.beta * np.abs(self.dx))
         self.x = a * x + (1 - a) * self.x
         return self.x.astype(np.float32)
-
-
-@dataclass
-class Face:
-    """One face in a frame.
-
-    Note:
-        ``face_box`` (4,) xyxy, the box the model cropped around;
-        ``keypoints`` (K, 2) image pixels; ``scores`` (K,).
-    """
-
-    face_box: np.ndarray
-    keypoints: np.ndarray
-    scores: np.ndarray
-    track_id: int = 0
-    detected: bool = True
-    box_score: float = 1.0
 
 
 @dataclass
@@ -134,11 +118,11 @@ class FaceTracker:
         boxes, scores = self.detector(frame)
         face_boxes = self.detector.face_boxes(boxes)
         kpts, kscores = self.model.predict(frame, face_boxes)
-        return [Face(face_boxes[i], kpts[i], kscores[i], box_score=float(scores[i]))
-                for i in range(len(face_boxes))]
+        return [Face(face_boxes[i], kpts[i], kscores[i], box_score=float(scores[i]),
+                     box=boxes[i]) for i in range(len(face_boxes))]
 
     def _sane(self, face: Face, before: Face, shape) -> bool:
-        if float(face.scores.mean()) < self.min_score:
+        if float(face.keypoint_scores.mean()) < self.min_score:
             return False
         side = face.face_box[2] - face.face_box[0]
         old = before.face_box[2] - before.face_box[0]
