@@ -1,6 +1,7 @@
 """The package as pip installs it: what it asks pip for, and a non-editable
 install that trains from its own shipped config and tool, with the source
 tree out of reach."""
+import importlib.util
 import os
 import os.path as osp
 import re
@@ -170,13 +171,30 @@ def test_non_editable_install_trains_with_a_packaged_config(synthetic_data, tmp_
     # export itself must work and the parity check must have run
     assert 'parity onnxruntime vs pytorch' in log, log[-4000:]
     assert osp.isfile(osp.join(bundle, 'end2end.onnx')), log[-4000:]
-    # ... and the bundle runs on an image
+    bundles = [bundle]
+    if importlib.util.find_spec('litert_torch') is not None:
+        # the optional LiteRT extra: INT8, calibrated on the training faces; a
+        # one-epoch student may fail the INT8 check (exit 1), but the export
+        # and the check must run
+        bundles.append(str(tmp_path / 'bundle_int8'))
+        proc = subprocess.run(
+            [sys.executable, osp.join(mim, 'tools', 'deploy_embedded.py'),
+             osp.join(work_dir, 'student.py'), osp.join(work_dir, 'epoch_1.pth'),
+             '--runtime', 'tflite-int8', '--work-dir', bundles[-1], '--data-root',
+             synthetic_data['root'], '--num-calib', '8', '--skip-parity'],
+            cwd=run_dir, env=env, capture_output=True, text=True, timeout=900)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode in (0, 1) and 'INT8 check on' in log, log[-4000:]
+        assert osp.isfile(osp.join(bundles[-1], 'end2end_int8.tflite')), log[-4000:]
+    # ... and each bundle runs on an image
     image = osp.join(synthetic_data['root'], 'images', sorted(synthetic_data['faces'])[0])
     (tmp_path / 'list.txt').write_text(image + '\n')
-    proc = subprocess.run(
-        [sys.executable, osp.join(bundle, 'run_model.py'), str(tmp_path / 'list.txt'),
-         str(tmp_path / 'out'), '--detector', 'haar'], cwd=run_dir, env=env,
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    out = tmp_path / 'out' / (osp.splitext(osp.basename(image))[0] + '.txt')
-    assert 'n_points: 51' in out.read_text()
+    for i, folder in enumerate(bundles):
+        out = tmp_path / f'out{i}'
+        proc = subprocess.run(
+            [sys.executable, osp.join(folder, 'run_model.py'), str(tmp_path / 'list.txt'),
+             str(out), '--detector', 'haar'], cwd=run_dir, env=env,
+            capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert 'n_points: 51' in (out / (osp.splitext(osp.basename(image))[0]
+                                         + '.txt')).read_text()
