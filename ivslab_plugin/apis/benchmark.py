@@ -70,6 +70,7 @@ class Row:
     vs_pytorch: float = float('nan')
     note: str = ''
     status: str = ''  # 'FAILED': an INT8 row above the limit
+    float_nodes: List[str] = field(default_factory=list)  # INT8: kept in float
 
 
 @dataclass
@@ -233,7 +234,8 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                         f'{time.perf_counter() - start:.1f} s')
                     row = Row(spec.name, label, 'int8' if int8 else 'fp32',
                               path, model_size_mb(path), comp['mparams'],
-                              comp['gmacs'], note=_int8_note(path, head))
+                              comp['gmacs'], note=_int8_note(path, head),
+                              float_nodes=_int8_float_nodes(path))
                     entries.append((row, make_runner(path, num_threads=1)))
             if data_root is not None:
                 for row, runner in entries:
@@ -276,6 +278,12 @@ def _int8_note(path: str, head: bool) -> str:
     return 'head fp32' if head else ''
 
 
+def _int8_float_nodes(path: str) -> List[str]:
+    """The nodes an ONNX Runtime INT8 export kept in float ([] otherwise)."""
+    report = osp.join(osp.dirname(path), REPORT_NAME)
+    return Int8Report.load(report).float_nodes if osp.isfile(report) else []
+
+
 def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
     """A markdown table of the rows; INT8 rows also give their NME relative
     to the same model's PyTorch fp32 NME."""
@@ -295,6 +303,10 @@ def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:
             + f' | {rel} | {r.mparams:.3f} | {r.gflops:.4f} | '
             f'{r.size_mb:.3f} | {r.median_ms:.3f} | {r.p90_ms:.3f} | '
             f'{r.vs_pytorch:.2f} | {r.note}{" **FAILED**" if r.status else ""} |')
+    kept = [f'- {r.model} {r.runtime}: {", ".join(r.float_nodes)}'
+            for r in rows if r.float_nodes]
+    if kept:
+        lines += ['', 'Nodes the INT8 exports kept in float:', *kept]
     return '\n'.join(lines)
 
 

@@ -264,6 +264,15 @@ def test_benchmark_tool(heatmap, synthetic_data, tmp_path, capsys):
     assert '1 thread per runtime' in out and 'load average' in out
     rows = json.loads((work / 'benchmark.json').read_text())['rows']
     assert [r['precision'] for r in rows] == ['fp32', 'int8', 'fp32']
+    # the INT8 row says what the SQNR fallback kept in float: the count in
+    # its note, the nodes under the table
+    int8 = rows[1]
+    assert int8['note'] == f"{len(int8['float_nodes'])} of {int8['note'].split()[2]} nodes float"
+    assert int8['note'] in table[1]
+    listed = out.split('Nodes the INT8 exports kept in float:')
+    for node in int8['float_nodes']:
+        assert node in listed[1]
+    assert not rows[0]['float_nodes'] and not rows[2]['float_nodes']
     for r in rows:
         assert r['median_ms'] > 0 and r['p90_ms'] >= r['median_ms']
         assert 0 < r['metrics']['NME_pupil'] < 1 and r['size_mb'] > 0
