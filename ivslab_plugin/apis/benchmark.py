@@ -232,10 +232,10 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
                                           keep_head_fp32=head)
                     log(f'{spec.name}: {label} exported to {path} in '
                         f'{time.perf_counter() - start:.1f} s')
+                    note, float_nodes = _int8_note(path, head)
                     row = Row(spec.name, label, 'int8' if int8 else 'fp32',
                               path, model_size_mb(path), comp['mparams'],
-                              comp['gmacs'], note=_int8_note(path, head),
-                              float_nodes=_int8_float_nodes(path))
+                              comp['gmacs'], note=note, float_nodes=float_nodes)
                     entries.append((row, make_runner(path, num_threads=1)))
             if data_root is not None:
                 for row, runner in entries:
@@ -268,20 +268,15 @@ def run_benchmark(models: Sequence[ModelSpec], work_dir: str,
     return rows, cond
 
 
-def _int8_note(path: str, head: bool) -> str:
-    """What an INT8 export left in float: ONNX Runtime's ``int8_report.json``
-    (the SQNR fallback), or the head."""
+def _int8_note(path: str, head: bool) -> Tuple[str, List[str]]:
+    """What an export left in float: ONNX Runtime INT8's
+    ``int8_report.json`` (the SQNR fallback) gives a count and the nodes;
+    otherwise the head, or nothing."""
     report = osp.join(osp.dirname(path), REPORT_NAME)
     if osp.isfile(report):
         r = Int8Report.load(report)
-        return f'{len(r.float_nodes)} of {r.total_nodes} nodes float'
-    return 'head fp32' if head else ''
-
-
-def _int8_float_nodes(path: str) -> List[str]:
-    """The nodes an ONNX Runtime INT8 export kept in float ([] otherwise)."""
-    report = osp.join(osp.dirname(path), REPORT_NAME)
-    return Int8Report.load(report).float_nodes if osp.isfile(report) else []
+        return f'{len(r.float_nodes)} of {r.total_nodes} nodes float', r.float_nodes
+    return ('head fp32' if head else ''), []
 
 
 def format_table(rows: Sequence[Row], metric: str = 'NME_pupil') -> str:

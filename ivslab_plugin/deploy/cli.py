@@ -203,7 +203,8 @@ def demo_main(argv: Optional[List[str]] = None) -> int:
 
 
 def run_model_main(argv: Optional[List[str]] = None) -> int:
-    from .infer.submission import boxes_from_tsv, read_image_list, write_submission
+    from .infer.submission import boxes_from_tsv
+    from .lite.submission import read_image_list, write_submission
     parser = argparse.ArgumentParser(
         description='Write the challenge submission: one .pts-format .txt '
         'per image (51 points per face, right-most face first)')

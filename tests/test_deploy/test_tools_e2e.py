@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO_ROOT
 from ivslab_plugin.datasets import format_tsv_row
 from ivslab_plugin.deploy import FaceLandmarkPipeline, build_backend
-from ivslab_plugin.deploy.infer.submission import read_image_list, read_submission
+from ivslab_plugin.deploy.lite.submission import read_image_list, read_submission
 
 pytestmark = pytest.mark.slow
 

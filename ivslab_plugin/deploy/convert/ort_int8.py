@@ -83,8 +83,8 @@ class _CropReader:
 
 @dataclass
 class FloatStep:
-    """One round of the float fallback: the first tensor below the
-    threshold, and the nodes kept in float for it."""
+    """One round of the float fallback: the tensor below the threshold
+    whose producer lost the most SQNR, and the nodes kept in float for it."""
 
     tensor: str
     sqnr: float
@@ -163,8 +163,7 @@ def activation_sqnr(float_file: str, qdq_file: str,
         if n.op_type not in ('Shape', 'Constant') and depends & set(n.input):
             tensors += n.output
             depends |= set(n.output)
-    produced = {o for n in qdq_model.graph.node for o in n.output} | {
-        i.name for i in qdq_model.graph.input}
+    produced = QdqTensors.of(qdq_model).present
     # the value a tensor's consumers get in the QDQ model
     seen: Dict[str, str] = {}
     for name in tensors:
@@ -267,9 +266,10 @@ class QdqTensors:
     quantized: Set[str]
 
     @classmethod
-    def of(cls, qdq_file: str) -> 'QdqTensors':
+    def of(cls, qdq_model) -> 'QdqTensors':
+        """Of a QDQ ``onnx.ModelProto`` or its file."""
         import onnx
-        graph = onnx.load(qdq_file).graph
+        graph = (onnx.load(qdq_model) if isinstance(qdq_model, str) else qdq_model).graph
         present = {o for n in graph.node for o in n.output} | {
             i.name for i in graph.input}
         quantized = {n.input[0] for n in graph.node if n.op_type == 'QuantizeLinear'}

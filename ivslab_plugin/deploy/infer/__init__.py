@@ -1,2 +1,2 @@
-"""The full-stack inference: backends, the face pipeline, submissions and
-the demo."""
+"""The full stack's landmark models (backends) for the device code's
+Landmarker, the MMDetection detector, TSV face boxes and MMPose drawing."""

@@ -1,7 +1,7 @@
-"""The challenge submission with any backend: the device code's
-(:mod:`ivslab_plugin.deploy.lite.submission`, so ``tools/run_model.py`` and
-an exported bundle's ``run_model.py`` write the same files), and the face
-boxes of a TSV, which needs the training stack's reader."""
+"""The face boxes of a TSV for the submission writer
+(:func:`ivslab_plugin.deploy.lite.submission.write_submission`, which
+``tools/run_model.py`` and an exported bundle's ``run_model.py`` share):
+reading the TSV needs the training stack's reader."""
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -10,21 +10,7 @@ import numpy as np
 
 from ivslab_plugin.datasets.tsv import read_landmark_tsv
 
-from ..lite.submission import (
-    FaceBoxes,
-    SubmissionSummary,
-    add_detected_faces,
-    fallback_box,
-    format_submission,
-    image_id,
-    read_image_list,
-    read_submission,
-    write_submission,
-)
-
-__all__ = ['read_image_list', 'read_submission', 'format_submission',
-           'fallback_box', 'boxes_from_tsv', 'add_detected_faces',
-           'write_submission', 'SubmissionSummary', 'FaceBoxes']
+from ..lite.submission import FaceBoxes, image_id
 
 
 def boxes_from_tsv(tsv: str, image_root: Optional[str] = None,

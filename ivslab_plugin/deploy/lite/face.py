@@ -50,6 +50,23 @@ class Face:
             track_id=self.track_id)
 
 
+def predict_faces(model, detector, image: np.ndarray,
+                  face_boxes: Optional[np.ndarray] = None) -> List[Face]:
+    """The faces of a BGR image in detection (or given) order: the
+    detector's boxes mapped to face boxes, unless ``face_boxes`` (N, 4) are
+    given, then ``model.predict`` (crop, run, decode)."""
+    boxes, scores = None, None
+    if face_boxes is None:
+        boxes, scores = detector(image)
+        face_boxes = detector.face_boxes(boxes)
+    face_boxes = np.asarray(face_boxes, np.float32).reshape(-1, 4)
+    kpts, kscores = model.predict(image, face_boxes)
+    return [Face(face_boxes[i], kpts[i], kscores[i],
+                 box_score=1.0 if scores is None else float(scores[i]),
+                 box=None if boxes is None else boxes[i])
+            for i in range(len(face_boxes))]
+
+
 def rightmost_first(faces: Sequence[Face]) -> List[Face]:
     """Faces by the centre of their face box, right-most first (the
     challenge's order for several faces); ties keep their order."""

@@ -7,7 +7,7 @@ from typing import Callable, List, Optional, Protocol, Tuple
 import numpy as np
 
 from .detect import FaceDetector, open_detector
-from .face import Face, rightmost_first
+from .face import Face, predict_faces, rightmost_first
 from .landmarks import LandmarkModel
 from .spec import load_spec
 from .track import FaceTracker
@@ -67,17 +67,8 @@ class Landmarker:
                  face_boxes: Optional[np.ndarray] = None) -> List[Face]:
         """The faces of a BGR image, right-most first (``face_boxes``: (N, 4)
         annotation-style boxes; the detector is skipped)."""
-        boxes, scores = None, None
-        if face_boxes is None:
-            boxes, scores = self.detector(image)
-            face_boxes = self.detector.face_boxes(boxes)
-        face_boxes = np.asarray(face_boxes, np.float32).reshape(-1, 4)
-        kpts, kscores = self.model.predict(image, face_boxes)
-        return rightmost_first([
-            Face(face_boxes[i], kpts[i], kscores[i],
-                 box_score=1.0 if scores is None else float(scores[i]),
-                 box=None if boxes is None else boxes[i])
-            for i in range(len(face_boxes))])
+        return rightmost_first(predict_faces(self.model, self.detector, image,
+                                             face_boxes))
 
     def tracker(self, fps: float = 30.0, smooth: bool = False,
                 redetect_every: int = 30) -> FaceTracker:

@@ -14,7 +14,7 @@ from typing import List, Optional
 import numpy as np
 
 from .detect import FaceDetector, box_iou
-from .face import Face
+from .face import Face, predict_faces
 
 
 def face_box(keypoints: np.ndarray, margin: float) -> np.ndarray:
@@ -115,11 +115,7 @@ class FaceTracker:
 
     def _detect(self, frame: np.ndarray) -> List[Face]:
         self.stats.detector_calls += 1
-        boxes, scores = self.detector(frame)
-        face_boxes = self.detector.face_boxes(boxes)
-        kpts, kscores = self.model.predict(frame, face_boxes)
-        return [Face(face_boxes[i], kpts[i], kscores[i], box_score=float(scores[i]),
-                     box=boxes[i]) for i in range(len(face_boxes))]
+        return predict_faces(self.model, self.detector, frame)
 
     def _sane(self, face: Face, before: Face, shape) -> bool:
         if float(face.keypoint_scores.mean()) < self.min_score:
