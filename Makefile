@@ -1,7 +1,7 @@
 # Every target runs from the repository root; .venv is created by `install`.
 PY := .venv/bin/python
 
-.PHONY: install test lint quickstart mutate
+.PHONY: install test lint quickstart mutate peer
 
 install:
 	bash tools/install.sh
@@ -11,6 +11,11 @@ install:
 test: install
 	$(PY) -m ruff check ivslab_plugin tools tests configs
 	$(PY) -m pytest -q -ra
+
+# MediaPipe Face Mesh, the peer that tools/analysis/e2e_latency.py times
+# beside the bundles, in its own environment (.venv-peer; requirements/peer.txt).
+peer:
+	bash tools/install_peer.sh
 
 lint:
 	$(PY) -m ruff check ivslab_plugin tools tests configs

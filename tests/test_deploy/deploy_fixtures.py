@@ -50,6 +50,16 @@ def shipped_student(tmp_path_factory, synthetic_data) -> tuple:
 
 
 @pytest.fixture(scope='session')
+def student_onnx(shipped_student, tmp_path_factory):
+    """The shipped student exported by MMDeploy (ONNX Runtime) with its
+    bundle: (config, checkpoint, model file)."""
+    from ivslab_plugin.deploy.convert.registry import export_runtime
+    cfg, ckpt = shipped_student
+    out = str(tmp_path_factory.mktemp('student_ort'))
+    return cfg, ckpt, export_runtime('onnxruntime', cfg, ckpt, out)
+
+
+@pytest.fixture(scope='session')
 def shipped_teacher(tmp_path_factory, synthetic_data) -> tuple:
     """``configs/ivslab/teacher_cpu.py`` (the CPU teacher: CSPNeXt-t, 64x64
     heatmaps, DARK), trained for a few seconds: (config, checkpoint)."""

@@ -92,16 +92,6 @@ def test_simcc_decoding_matches_mmpose():
     np.testing.assert_array_equal(scores, ref_s)
 
 
-@pytest.fixture(scope='module')
-def student_onnx(shipped_student, tmp_path_factory):
-    """The shipped student exported by MMDeploy (ONNX Runtime) with its
-    bundle."""
-    cfg, ckpt = shipped_student
-    out = str(tmp_path_factory.mktemp('student_ort'))
-    path = export_runtime('onnxruntime', cfg, ckpt, out)
-    return cfg, ckpt, path
-
-
 def test_crop_matches_mmpose_pipeline(student_onnx):
     cfg, ckpt, path = student_onnx
     ref = TorchBackend(cfg, ckpt, flip_test=False)

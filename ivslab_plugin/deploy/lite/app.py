@@ -14,54 +14,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
 
+from .bench import compare
 from .demo import run_demo
 from .face import read_image, video_frames
 from .landmarker import Landmarker
 from .spec import BundleError
 from .submission import read_image_list, write_submission
-
-
-def _stats(times: List[float]) -> str:
-    return f'{np.median(times):7.3f} {np.percentile(times, 90):7.3f}'
-
-
-def bench(landmarker: Landmarker, image_path: str, runs: int = 200,
-          warmup: int = 20) -> Dict[str, List[float]]:
-    """Milliseconds per frame, end to end on one image: ``detect`` (the
-    detector, crop, network and decoding), ``track`` (crop, network and
-    decoding from the last frame's landmarks), and their parts."""
-    image = read_image(image_path)
-    model, detector = landmarker.model, landmarker.detector
-    faces = landmarker(image)
-    if not faces:
-        raise ValueError(f'{image_path}: no face found, nothing to time')
-    margin = landmarker.box_margin
-    from .track import face_box
-    last = np.stack([face_box(f.keypoints, margin) for f in faces])
-    crops = model.preprocess(image, last)[0]
-    steps: Dict[str, Callable[[], object]] = {
-        'detect': lambda: landmarker(image),
-        'track': lambda: model.predict(image, last),
-        'detector': lambda: detector(image),
-        'network': lambda: model.runner(crops),
-    }
-    times: Dict[str, List[float]] = {k: [] for k in steps}
-    for fn in steps.values():
-        for _ in range(warmup):
-            fn()
-    rounds = 5  # round-robin blocks: a load change hits every step alike
-    for _ in range(rounds):
-        for name, fn in steps.items():
-            for _ in range(max(1, runs // rounds)):
-                t = time.perf_counter()
-                fn()
-                times[name].append(1000 * (time.perf_counter() - t))
-    return times
 
 
 def pupil_distance(kpts: np.ndarray, spec: Dict) -> float:
@@ -128,7 +91,7 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
     mode.add_argument('--demo', metavar='INPUT',
                       help='draw landmarks on an image, folder or video')
     mode.add_argument('--bench', metavar='IMAGE',
-                      help='time the pipeline per frame on one image')
+                      help='time the pipeline per frame on one image, by stage')
     mode.add_argument('--track-report', metavar='VIDEO',
                       help='tracking speed, detector calls and jitter')
     parser.add_argument('--out-dir', help='output folder of --demo')
@@ -138,6 +101,9 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
                         help='--demo --track: One-Euro filter the landmarks')
     parser.add_argument('--redetect-every', type=int, default=30)
     parser.add_argument('--runs', type=int, default=200)
+    parser.add_argument('--compare-mediapipe', action='store_true',
+                        help='--bench: time MediaPipe Face Mesh on the same '
+                        'image in the same run (pip install mediapipe==0.10.21)')
     args = parser.parse_args(argv)
     if not args.bundle:
         parser.error('give --bundle')
@@ -150,14 +116,17 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
             run_demo(landmarker, args.demo, args.out_dir, args.track, args.smooth)
             return 0
         if args.bench:
-            times = bench(landmarker, args.bench, args.runs)
+            detector = landmarker.detector
+            label = (f"{landmarker.spec['runtime']}, "
+                     f"{getattr(detector, 'variant', detector.name)}")
+            result = compare({label: landmarker}, read_image(args.bench),
+                             args.runs, peer=args.compare_mediapipe)
             print(f'{args.threads} thread(s), {args.runs} runs after 20 '
-                  f'warm-up, detector {landmarker.detector.name}, runtime '
-                  f'{landmarker.spec["runtime"]}')
-            print(f'{"step":<10} {"median":>7} {"p90":>7}  (ms)')
-            for name, t in times.items():
-                print(f'{name:<10} {_stats(t)}')
-            return 0
+                  f'warm-up (ms)\n')
+            print(result.markdown())
+            for name, why in result.skipped.items():
+                print(f'not timed: {name}: {why}', file=sys.stderr)
+            return 1 if result.missed() or label in result.skipped else 0
         if args.track_report:
             rows = track_report(landmarker, args.track_report, args.redetect_every)
             print('| mode | frames | faces found | fps | detector calls / frame '
