@@ -15,6 +15,7 @@ from .infer.pipeline import (
     FaceLandmarkPipeline,
     HaarFaceDetector,
     MMDetFaceDetector,
+    ShortThenFull,
     default_detector,
 )
 from .verify.accuracy import INT8_LIMIT
@@ -71,6 +72,10 @@ def build_detector(args: argparse.Namespace) -> FaceDetector:
     else:
         detector = default_detector(log=lambda m: print(m, file=sys.stderr))
     if args.box_transform:
+        if isinstance(detector, ShortThenFull):
+            raise SystemExit('--box-transform fits one detector, and the default '
+                             'runs two BlazeFace models: give it with --haar or '
+                             '--det-config')
         detector.box_transform = BoxTransform(*args.box_transform)
     return detector
 

@@ -10,7 +10,7 @@ import ivslab_plugin  # noqa: F401
 from ivslab_plugin.apis.detectors import HEADER, evaluate_detector, fit_transform, group_by_image
 from ivslab_plugin.datasets.tsv import read_landmark_tsv
 from ivslab_plugin.deploy.assets import cached_blazeface
-from ivslab_plugin.deploy.lite.detect import BlazeFaceDetector, HaarFaceDetector
+from ivslab_plugin.deploy.lite.detect import BlazeFaceDetector, HaarFaceDetector, ShortThenFull
 
 
 def main() -> None:
@@ -41,6 +41,12 @@ def main() -> None:
     for name, det in detectors.items():
         det.box_transform = fit_transform(det, fit)
         print(evaluate_detector(name, det, ev).row(), flush=True)
+    if {'blazeface-short', 'blazeface-full'} <= set(detectors):
+        # the bundle's default: the two above with their fitted transforms
+        auto = ShortThenFull(detectors['blazeface-short'], detectors['blazeface-full'])
+        report = evaluate_detector('blazeface-auto', auto, ev)
+        report.transform = None  # its boxes are face boxes already
+        print(report.row(), flush=True)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@ Mesh, in one run on one pinned core: a 640x480 photo with one face (Grace
 Hopper, from matplotlib's sample data), each bundle's detect and tracking
 paths split by stage, and MediaPipe detecting every frame and tracking.
 
-    python tools/analysis/e2e_latency.py BUNDLE [BUNDLE ...] [--detector short full]
+    python tools/analysis/e2e_latency.py BUNDLE [BUNDLE ...] [--detector auto short full]
 
 MediaPipe needs protobuf 4.25 where the training stack pins 3.20.2, so it
 lives in its own environment (``make peer``); run the tool from there to time
@@ -54,8 +54,8 @@ def cpu_name() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('bundles', nargs='+')
-    parser.add_argument('--detector', nargs='+', default=['short', 'full'],
-                        choices=['short', 'full', 'haar'])
+    parser.add_argument('--detector', nargs='+', default=['auto', 'short', 'full'],
+                        choices=['auto', 'short', 'full', 'haar'])
     parser.add_argument('--runs', type=int, default=300)
     parser.add_argument('--core', type=int,
                         help='the CPU core to pin to (default: the first allowed)')

@@ -90,16 +90,18 @@ def bundle_spec(model_cfg: Union[str, Config], model_file: str) -> Dict:
 
 
 def write_bundle(model_cfg: Union[str, Config], model_file: str,
-                 detector: Optional[str] = 'full') -> str:
+                 detector: Optional[str] = 'auto') -> str:
     """Turn the folder of an exported model file into a bundle.
 
     Args:
         model_cfg (str | Config): the config the model was exported from.
         model_file (str): the ``.tflite``, ``.onnx`` or ``.ncnn.param`` file.
-        detector (str, optional): the default BlazeFace variant (``'full'``
-            or ``'short'``); both models are shipped when they are in the
-            cache (``python -m ivslab_plugin.deploy.assets``). None ships
-            none; without them the bundle uses OpenCV's Haar cascade.
+        detector (str, optional): the default BlazeFace variant (``'auto'``:
+            short range, full range too where faces are small or absent;
+            ``'full'`` or ``'short'``); both models are shipped when they
+            are in the cache (``python -m ivslab_plugin.deploy.assets``).
+            None ships none; without them the bundle uses OpenCV's Haar
+            cascade.
 
     Returns:
         str: the bundle folder.
@@ -123,8 +125,9 @@ def write_bundle(model_cfg: Union[str, Config], model_file: str,
             t = BLAZEFACE_TO_TSV[variant]
             transforms[variant] = [t.scale, t.shift_x, t.shift_y]
     if files:
+        usable = detector in files or (detector == 'auto' and len(files) == 2)
         spec['detector'] = dict(type='blazeface', files=files,
-                                variant=detector if detector in files else next(iter(files)),
+                                variant=detector if usable else next(iter(files)),
                                 iou_thr=0.3, box_transforms=transforms)
     write_spec(spec, osp.join(out, SPEC_NAME))
     launcher = osp.join(out, 'run_model.py')

@@ -24,6 +24,7 @@ from ..lite.detect import (
     BoxTransform,
     FaceDetector,
     HaarFaceDetector,
+    ShortThenFull,
     fit_box_transform,
 )
 from ..lite.face import Face, read_image
@@ -31,7 +32,7 @@ from ..lite.landmarker import Landmarker
 from .backends import LandmarkBackend, as_bgr, check_boxes
 
 __all__ = ['HAAR_TO_TSV', 'IDENTITY', 'BlazeFaceDetector', 'BoxTransform',
-           'FaceDetector', 'HaarFaceDetector', 'fit_box_transform',
+           'FaceDetector', 'HaarFaceDetector', 'ShortThenFull', 'fit_box_transform',
            'MMDetFaceDetector', 'FaceLandmarkPipeline', 'default_detector']
 
 
@@ -84,18 +85,24 @@ class MMDetFaceDetector(FaceDetector):
         return boxes[keep], scores[keep]
 
 
-def default_detector(log=None, variant: str = 'full') -> FaceDetector:
-    """BlazeFace (``variant``: full or short range) when it is in the cache (``python -m
+def default_detector(log=None, variant: str = 'auto') -> FaceDetector:
+    """BlazeFace (``variant``: ``'auto'``, the bundles' default
+    :class:`~..lite.detect.ShortThenFull`, or ``'full'`` / ``'short'``
+    range) when it is in the cache (``python -m
     ivslab_plugin.deploy.assets`` fetches it), else the Haar cascade."""
     from ..assets import cached_blazeface
-    path = cached_blazeface(variant)
-    if path is None:
+    paths = {v: cached_blazeface(v) for v in
+             (('short', 'full') if variant == 'auto' else (variant, ))}
+    if None in paths.values():
         if log:
             log('BlazeFace is not in the cache (python -m '
                 'ivslab_plugin.deploy.assets fetches it): using the Haar '
                 'cascade')
         return HaarFaceDetector()
-    return BlazeFaceDetector(path)
+    if variant == 'auto':
+        return ShortThenFull(BlazeFaceDetector(paths['short']),
+                             BlazeFaceDetector(paths['full']))
+    return BlazeFaceDetector(paths[variant])
 
 
 class FaceLandmarkPipeline(Landmarker):

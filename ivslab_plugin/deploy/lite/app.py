@@ -21,6 +21,7 @@ import numpy as np
 
 from .bench import compare
 from .demo import run_demo
+from .detect import VARIANTS
 from .face import read_image, video_frames
 from .landmarker import Landmarker
 from .spec import BundleError
@@ -83,10 +84,11 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
     parser.add_argument('--bundle', default=bundle_dir,
                         help='the exported folder (default: this script\'s)')
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--detector', choices=['full', 'short', 'haar'],
-                        help="BlazeFace full range (finds more faces), short "
-                        "range (faster) or OpenCV's Haar cascade (default: the "
-                        "bundle's, full range)")
+    parser.add_argument('--detector', choices=VARIANTS,
+                        help="BlazeFace: auto (short range, full range too "
+                        "where faces are small or absent), full range, short "
+                        "range (fastest); or OpenCV's Haar cascade (default: "
+                        "the bundle's, auto)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--demo', metavar='INPUT',
                       help='draw landmarks on an image, folder or video')

@@ -138,6 +138,10 @@ class TFLiteRunner:
             raise BundleError(f'{path}: not a valid TFLite model ({err})') \
                 from err
         self.input = self.interpreter.get_input_details()[0]
+        #: an integer input's details: :class:`~.landmarks.LandmarkModel`
+        #: then quantizes its crops itself
+        self.input_detail = self.input \
+            if np.dtype(self.input['dtype']).kind != 'f' else None
         # litert-torch names outputs output_0, output_1, ... in the module's
         # order; sort by name so a SimCC pair keeps (x, y) order.
         self.outputs = sorted(self.interpreter.get_output_details(),
@@ -145,7 +149,7 @@ class TFLiteRunner:
 
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
         outs = []
-        for crop in np.asarray(inputs, np.float32):
+        for crop in np.asarray(inputs):
             self.interpreter.set_tensor(self.input['index'],
                                         quantize(crop[None], self.input))
             self.interpreter.invoke()
@@ -158,10 +162,11 @@ class TFLiteRunner:
 
 def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     """Float input to a LiteRT tensor's type (int8 with its scale and zero
-    point for a fully quantized model)."""
+    point for a fully quantized model); input of that type already is
+    passed through."""
     dtype = np.dtype(detail['dtype'])
-    if dtype.kind == 'f':
-        return x.astype(dtype)
+    if dtype.kind == 'f' or x.dtype == dtype:
+        return x.astype(dtype, copy=False)
     scale, zero = detail['quantization']
     info = np.iinfo(dtype)
     return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)

@@ -16,10 +16,10 @@ config file. Keys:
   "simcc", "split_ratio": float}`` (``SimCCLabel`` without DARK).
 - ``num_keypoints``; ``box_margin``: the face-box rule (``side = margin *
   min(w, h)`` of the landmarks' box), used when tracking.
-- ``detector`` (optional): ``{"type": "blazeface", "file": ..., "variant":
-  "short" | "full", "score_thr", "iou_thr", "box_transform": [scale,
-  shift_x, shift_y]}``; without it, or without its file, OpenCV's Haar
-  cascade is used.
+- ``detector`` (optional): ``{"type": "blazeface", "files": {variant:
+  path}, "variant": "auto" | "short" | "full", "iou_thr", "box_transforms":
+  {variant: [scale, shift_x, shift_y]}}``; without it, or without its
+  files, OpenCV's Haar cascade is used.
 """
 from __future__ import annotations
 
