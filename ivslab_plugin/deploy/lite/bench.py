@@ -5,6 +5,7 @@ MediaPipe is imported only when asked for; it is not a bundle dependency.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
@@ -119,8 +120,8 @@ class MediaPipeFaceMesh:
     """
 
     def __init__(self, static: bool, max_faces: int = 1) -> None:
-        try:
-            import mediapipe as mp
+        try:  # by name, as the runtimes are: not a bundle dependency
+            mp = importlib.import_module('mediapipe')
             face_mesh = mp.solutions.face_mesh
         except (ImportError, AttributeError) as err:
             raise BundleError(
