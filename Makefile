@@ -1,7 +1,7 @@
 # Every target runs from the repository root; .venv is created by `install`.
 PY := .venv/bin/python
 
-.PHONY: install test lint quickstart mutate peer
+.PHONY: install test lint quickstart mutate peer arm64
 
 install:
 	bash tools/install.sh
@@ -16,6 +16,11 @@ test: install
 # beside the bundles, in its own environment (.venv-peer; requirements/peer.txt).
 peer:
 	bash tools/install_peer.sh
+
+# An emulated aarch64 device (qemu-user, Debian's arm64 Python, the bundles'
+# packages): then `python tools/arm64_check.py BUNDLE IMAGE_LIST --boxes TSV`.
+arm64:
+	bash tools/install_arm64.sh
 
 lint:
 	$(PY) -m ruff check ivslab_plugin tools tests configs

@@ -15,6 +15,7 @@
 #   IVSLAB_CUDA        1/0: compile mmcv's CUDA ops or not (default: 1 when the
 #                      installed torch is a CUDA build and nvcc is on PATH)
 #   IVSLAB_EXTRAS      extra requirement files to install, space separated
+#   IVSLAB_ARM64       1: also build the emulated aarch64 device (tools/install_arm64.sh)
 #   IVSLAB_PYTHON      the Python 3.11 to create the venv with (default:
 #                      python3.11 on PATH, else python3 if it is 3.11)
 #
@@ -65,6 +66,13 @@ MMCV_VERSION=2.1.0
 export NO_ALBUMENTATIONS_UPDATE=1
 
 log() { printf '[install %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+# IVSLAB_ARM64=1 (CI sets it): also the emulated aarch64 device of
+# tools/arm64_check.py, built once into the cache; without it the ARM test
+# skips and says so.
+arm64_device() {
+  [[ "${IVSLAB_ARM64:-0}" == 1 ]] || return 0
+  bash "$ROOT/tools/install_arm64.sh" || log "the emulated arm64 device was not built: its test will skip"
+}
 
 # Skip everything when nothing the install depends on has changed.
 stamp_inputs=("$TORCH_REQS" "$ROOT"/requirements/build.txt
@@ -76,6 +84,7 @@ stamp_file="$VENV/.ivslab-install-stamp"
 if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_value" ]] \
     && "$VENV/bin/python" -c "import mmcv._ext, mmpose, ivslab_plugin" 2>/dev/null; then
   log "up to date ($VENV)"
+  arm64_device
   exit 0
 fi
 
@@ -146,4 +155,5 @@ log "ivslab_plugin (editable)"
 log "BlazeFace face detector (cached)"
 "$PY" -m ivslab_plugin.deploy.assets || log "BlazeFace not fetched: the Haar cascade will be used"
 echo "$stamp_value" > "$stamp_file"
+arm64_device
 log "done: source $VENV/bin/activate"

@@ -246,7 +246,7 @@ def test_shipped_student_int8_bundle(shipped_student, synthetic_data, tmp_path, 
     seed 0 passed here (+0.1 %) and failed on an Intel Xeon (+201 %), seed 3
     failed here (+114 % ONNX Runtime, +76 % LiteRT), and on seed 3
     quantizing the stem alone already cost +17 % (docs/embedded.md, section
-    7). What INT8 gives a trained model is measured where the model is
+    8). What INT8 gives a trained model is measured where the model is
     real: the benchmark and the quickstart, which fail on a failed check."""
     from ivslab_plugin.deploy.convert.registry import make_runner
     from ivslab_plugin.deploy.infer.backends import build_backend

@@ -46,7 +46,7 @@ BODY_PREFIXES = ('/backbone/', '/neck/')
 
 #: The SQNR (dB, QDQ model against the float model on the calibration
 #: crops) that every activation must keep; below it, nodes are kept in
-#: float. Measured (docs/embedded.md, section 7): backbone tensors keep
+#: float. Measured (docs/embedded.md, section 8): backbone tensors keep
 #: 18-37 dB; the tensors behind every failed NME check had 1-13 dB.
 MIN_SQNR_DB = 15.0
 

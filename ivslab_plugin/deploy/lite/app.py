@@ -25,7 +25,7 @@ from .detect import VARIANTS
 from .face import read_image, video_frames
 from .landmarker import Landmarker
 from .spec import BundleError
-from .submission import read_image_list, write_submission
+from .submission import read_box_tsv, read_image_list, write_submission
 
 
 def pupil_distance(kpts: np.ndarray, spec: Dict) -> float:
@@ -101,6 +101,10 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
                         help='--demo on a video: track faces from frame to frame')
     parser.add_argument('--smooth', action='store_true',
                         help='--demo --track: One-Euro filter the landmarks')
+    parser.add_argument('--boxes', metavar='TSV',
+                        help='IMAGE_LIST OUT_DIR: take the face boxes from an '
+                        "annotation TSV's scale and centre columns instead of "
+                        'the detector')
     parser.add_argument('--redetect-every', type=int, default=30)
     parser.add_argument('--runs', type=int, default=200)
     parser.add_argument('--compare-mediapipe', action='store_true',
@@ -143,8 +147,9 @@ def main(argv: Optional[List[str]] = None, bundle_dir: Optional[str] = None) -> 
             parser.error('give IMAGE_LIST OUT_DIR (or --demo / --bench / '
                          '--track-report)')
         images = read_image_list(args.paths[0])
+        given = read_box_tsv(args.boxes) if args.boxes else None
         start = time.perf_counter()
-        summary = write_submission(landmarker, images, args.paths[1])
+        summary = write_submission(landmarker, images, args.paths[1], given)
     except (BundleError, ValueError, FileNotFoundError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

@@ -103,6 +103,46 @@ class FaceBoxes:
     multi_face: Set[str] = field(default_factory=set)
 
 
+#: ``scale`` columns are in units of 200 px (the annotation files' rule).
+BOX_UNIT = 200.0
+
+
+def read_box_tsv(path: str) -> FaceBoxes:
+    """Face boxes per image id from an annotation TSV's ``scale``,
+    ``center_w`` and ``center_h`` columns, as written (``train.tsv`` /
+    ``test.tsv``, whose columns are the training boxes): the device's way
+    to take given boxes. The challenge's ``test_q.tsv`` holds 68-point
+    boxes in those columns; ``tools/run_model.py --tsv`` converts them.
+
+    Raises:
+        FileNotFoundError / ValueError: naming the file and line.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: box TSV not found')
+    boxes: Dict[str, List[np.ndarray]] = {}
+    with open(path, encoding='utf-8') as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            cols = line.rstrip('\n').split('\t')
+            if len(cols) != 6:
+                raise ValueError(f'{path}:{line_no}: expected 6 tab-separated '
+                                 f'columns, got {len(cols)}')
+            try:
+                scale, cx, cy = (float(v) for v in cols[3:])
+            except ValueError as err:
+                raise ValueError(f'{path}:{line_no}: scale and centre must be '
+                                 f'numbers ({err})') from err
+            if not scale > 0:
+                raise ValueError(f'{path}:{line_no}: scale must be positive, got {scale}')
+            half = scale * BOX_UNIT / 2
+            boxes.setdefault(image_id(cols[0]), []).append(
+                np.array([cx - half, cy - half, cx + half, cy + half], np.float32))
+    if not boxes:
+        raise ValueError(f'{path}: no rows')
+    return FaceBoxes({k: np.stack(v) for k, v in boxes.items()})
+
+
 @dataclass
 class SubmissionSummary:
     """What :func:`write_submission` did."""
