@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An emulated aarch64 device for tools/arm64_check.py, built once into the
-# cache (about 12 MB of .deb files, 80 MB of wheels, 20 MB of qemu):
+# cache (12 MB of .deb files and 80 MB of wheels fetched; 330 MB unpacked):
 #
 #   qemu/qemu-aarch64   qemu-user from Debian trixie (the newest the registry
 #                       offers: bookworm's 7.2 emulates SME wrongly, see
@@ -32,7 +32,8 @@ rm -rf "$DIR" && mkdir -p "$DIR"/{debs,root,site,qemu,wheels}
 
 log "qemu-user from Debian trixie"
 own=/etc/apt/sources.list.d/ivslab-arm64-trixie.list
-trap 'rm -f "$own"' EXIT
+# the trixie list is only for qemu: gone (and apt's lists refreshed) after
+trap '[[ -f "$own" ]] && rm -f "$own" && apt-get update -qq' EXIT
 echo "deb [arch=amd64] http://deb.debian.org/debian trixie main" > "$own"
 apt-get update -qq
 (cd "$DIR/debs" && apt-get download -qq qemu-user/trixie 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
