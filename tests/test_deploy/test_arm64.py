@@ -56,3 +56,21 @@ def test_int8_bundle_on_emulated_arm64(arm64_device, shipped_student, synthetic_
             # numbers on every CPU
             assert r.max_px <= 0.05, (r.cpu, r.max_px)
     assert np.isfinite([r.max_px for r in results]).all()
+
+
+def test_missing_device_and_bad_box_tsv_say_what_is_wrong(tmp_path):
+    from ivslab_plugin.deploy.lite.submission import read_box_tsv
+    with pytest.raises(FileNotFoundError, match=r'qemu-aarch64: .*tools/install_arm64.sh'):
+        Arm64Device.find(str(tmp_path / 'none'))
+    tsv = tmp_path / 'boxes.tsv'
+    tsv.write_text('a/img_1.png\t0 0\t0 0\t0.5\t100\t120\n'
+                   'b/img_1.png\t0 0\t0 0\t0.25\t300\t80\n')
+    boxes = read_box_tsv(str(tsv)).boxes
+    # rows of one image id gather; scale is in units of 200 px
+    np.testing.assert_allclose(boxes['img_1'], [[50, 70, 150, 170], [275, 55, 325, 105]])
+    tsv.write_text('a.png\t0 0\t0 0\t0.5\t100\t120\nb.png\t0 0\t0.5\t100\n')
+    with pytest.raises(ValueError, match=r'boxes.tsv:2: expected 6 tab-separated columns, got 4'):
+        read_box_tsv(str(tsv))
+    tsv.write_text('a.png\t0 0\t0 0\t-1\t100\t120\n')
+    with pytest.raises(ValueError, match=r'boxes.tsv:1: scale must be positive'):
+        read_box_tsv(str(tsv))
