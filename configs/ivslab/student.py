@@ -10,10 +10,7 @@ codec = dict(
     input_size=input_size,
     heatmap_size=(32, 32),
     sigma=2,
-    # DARK: sub-pixel Gaussian targets and Taylor-refined decoding. On 32x32
-    # heatmaps argmax decoding alone costs 1.5 px (mean, 128 px crop); on the
-    # sample data (30 epochs, old flip test) NME_pupil 0.0438 -> 0.0384. The SDK
-    # export sets MMDeploy's matching `post_process: unbiased`.
+    # DARK: 32x32 heatmaps lose 1.5 px to argmax decoding (docs/distillation.md)
     unbiased=True)
 
 # Recipe: RTMPose's (AdamW 4e-3, warm-up, cosine over the second half) with
@@ -55,11 +52,8 @@ model = dict(
         arch='P5',
         expand_ratio=0.5,
         deepen_factor=0.33,
-        # P5's first three stages: the fourth (stride 32) was built but never
-        # used, and dropping its parameters leaves room for width. At 0.21875
-        # (112 channels out) the student uses 0.048 of the 0.05 GMACs; against
-        # widen 0.125 with four stages it trains to NME_pupil 0.0175 instead of
-        # 0.0203 (seed 0; 80 epochs, sample data, docs/distillation.md, fifth run).
+        # P5's first three stages (the fourth was never used), widened into the
+        # 0.05 GMAC budget (docs/distillation.md)
         arch_ovewrite=[[64, 128, 3, True, False], [128, 256, 6, True, False],
                        [256, 512, 6, True, False]],
         widen_factor=0.21875,
@@ -75,17 +69,14 @@ model = dict(
         mid_channels=(96, 64),
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
-    # No flip test: exported models do not flip, so tools/test.py measures
-    # what is deployed. Measured on the sample data (distilled student): no
-    # flip 0.0283 NME_pupil, flip + shift_heatmap 0.0296, flip without the
-    # shift 0.0393 (the flipped heatmap is misaligned by one cell).
+    # no flip test: tools/test.py measures what is exported (docs/experiments.md)
     test_cfg=dict(flip_test=False))
 
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
     dict(type='RandomFlip', direction='horizontal'),
-    # 0.50 % of the validation landmarks outside (limit 1 %), crop_coverage.md
+    # keeps the landmarks inside the crop (docs/crop_coverage.md)
     dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
          rotate_factor=30),
     dict(type='TopdownAffine', input_size=input_size),
@@ -95,8 +86,7 @@ train_pipeline = [
         transforms=[
             dict(type='Blur', p=0.1),
             dict(type='MedianBlur', p=0.1),
-            # p 0.5 (RTMPose stage 1: 1.0): what this student's measurements
-            # used; 1.0 has not been measured on it
+            # p 0.5 (RTMPose stage 1: 1.0): the measured recipe
             dict(type='CoarseDropout', max_holes=1, max_height=0.4,
                  max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
                  p=0.5),
