@@ -95,12 +95,6 @@ def pipeline_steps(landmarker: Landmarker, image: np.ndarray,
     }
 
 
-def bench(landmarker: Landmarker, image: np.ndarray, runs: int = 200,
-          warmup: int = 20) -> Dict[str, Timing]:
-    """This pipeline's steps (:func:`pipeline_steps`) timed on one image."""
-    return round_robin(pipeline_steps(landmarker, image), runs, warmup)
-
-
 def glue(timings: Dict[str, Timing], path: str, prefix: str = '') -> float:
     """Median time of a path (``detect`` or ``track``) outside its stages'
     medians: Python calls, copies and box arithmetic."""

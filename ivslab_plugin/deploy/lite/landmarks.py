@@ -245,7 +245,6 @@ class LandmarkModel:
                                         self.input_size, flags=cv2.INTER_LINEAR),
                          self._table) for c, s in zip(centers, scales)]
         return to_nchw(crops, bool(self.spec['bgr_to_rgb'])), centers, scales
-        return crops, centers, scales
 
     def decode(self, outputs: List[np.ndarray]) -> Prediction:
         """Keypoints in input pixels (N, K, 2) and scores (N, K)."""
