@@ -1,10 +1,14 @@
+import importlib.util
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 from mmengine.registry import init_default_scope
 
 import ivslab_plugin  # noqa: F401  (fixes and registration before mmpose)
-from ivslab_plugin.datasets.synthetic import write_synthetic_dataset
+from ivslab_plugin.sample_data.synthetic import write_synthetic_dataset
 
 # The deploy tests' shared fixtures (tiny trained models, exports, images).
 pytest_plugins = ['test_deploy.deploy_fixtures']
@@ -13,6 +17,38 @@ pytest_plugins = ['test_deploy.deploy_fixtures']
 init_default_scope('mmpose')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def cpu_options(data_root: str) -> list:
+    """Shrink a config's schedule and loaders for a CPU smoke run."""
+    opts = [f'data_root={data_root}', 'train_cfg.max_epochs=2',
+            'train_cfg.val_interval=1', 'train_dataloader.batch_size=4',
+            'default_hooks.logger.interval=1', 'randomness.seed=0']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{loader}.num_workers=0',
+                 f'{loader}.persistent_workers=False']
+    return opts
+
+
+def run_tool(*args: str) -> str:
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def load_tool(path: str):
+    """A script of ``tools/`` as a module (its ``main(argv)`` then runs in
+    the test's process); ``tools/`` goes on ``sys.path`` as when it runs."""
+    tools = osp.join(REPO_ROOT, 'tools')
+    if tools not in sys.path:
+        sys.path.append(tools)
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + path.replace('/', '_')[:-3], osp.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope='session')

@@ -1,7 +1,9 @@
 import argparse
 import glob
+import json
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config, DictAction
@@ -106,7 +108,7 @@ def test_teacher_from_scratch_builds_offline(monkeypatch):
 
 
 # Parameters (M) and multiply-adds (G) of each config's deployed model
-# (ivslab_plugin.apis.complexity, as tools/analysis/complexity.py prints
+# (ivslab_plugin.analysis.complexity, as tools/analysis/complexity.py prints
 # them): a change of any network shows up here as a diff.
 COMPLEXITY = {
     'teacher.py': (14.9040, 2.6754),
@@ -137,7 +139,7 @@ def test_every_config_is_pinned():
 
 @pytest.mark.parametrize('name', sorted(COMPLEXITY))
 def test_config_complexity_is_pinned(name):
-    from ivslab_plugin.apis.complexity import model_complexity
+    from ivslab_plugin.analysis.complexity import model_complexity
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', name))
     res = model_complexity(cfg)
     assert (round(res['mparams'], 4), round(res['gmacs'], 4)) == COMPLEXITY[name]
@@ -170,7 +172,7 @@ def test_teacher_follows_rtmpose_face_recipe():
 def test_short_teacher_options_reach_the_distiller():
     # the project's tools/train.py keeps `teacher_ckpt=` / `teacher_cfg=` as
     # short forms of `model.teacher_ckpt=` / `model.teacher_cfg=`
-    from ivslab_plugin.apis.runner import apply_model_overrides
+    from ivslab_plugin.training.runner import apply_model_overrides
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd.py'))
     assert cfg.model.teacher_ckpt is None and cfg.model.allow_random_teacher is False
     options = dict(teacher_ckpt='t.pth', teacher_cfg='teacher_cpu.py')
@@ -180,7 +182,7 @@ def test_short_teacher_options_reach_the_distiller():
 
 
 def test_val_and_test_ann_files_reach_their_own_loader():
-    from ivslab_plugin.apis.runner import apply_data_overrides
+    from ivslab_plugin.training.runner import apply_data_overrides
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student.py'))
     # the ivslab layout: its validation split test.tsv does both
     assert cfg.val_dataloader.dataset.ann_file == 'annotations/ivslab/test.tsv'
@@ -196,7 +198,7 @@ def test_val_and_test_ann_files_reach_their_own_loader():
 def test_ann_file_options_reach_the_right_dataset_of_a_concat():
     # student_kd_unlabelled.py trains on a ConcatDataset of labelled and
     # unlabelled faces: each annotation option must reach its own dataset
-    from ivslab_plugin.apis.runner import apply_data_overrides
+    from ivslab_plugin.training.runner import apply_data_overrides
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'ivslab', 'student_kd_unlabelled.py'))
     options = dict(data_root='/d/', train_ann_file='l.tsv', unlabelled_ann_file='u.tsv')
     cfg.merge_from_dict(options)
@@ -209,55 +211,86 @@ def test_ann_file_options_reach_the_right_dataset_of_a_concat():
 
 
 def test_kd_benchmark_gives_unlabelled_distillation_the_same_labelled_steps(tmp_path):
-    # the distilled student with unlabelled faces keeps the student alone's
-    # epochs and labelled batch; its sampler adds the unlabelled share
-    from ivslab_plugin.apis.kd_benchmark import Plan
+    # the distilled student with the unlabelled pool keeps the student
+    # alone's epochs and labelled batch; its sampler adds the unlabelled share
+    from ivslab_plugin.analysis.kd_benchmark import Plan
     ann = tmp_path / 'annotations' / 'ivslab'
     ann.mkdir(parents=True)
     (ann / 'train.tsv').write_text('row\n' * 100)
     (ann / 'extra.tsv').write_text('row\n' * 300)
     plan = Plan(str(tmp_path), str(tmp_path), epochs=30, batch_size=16,
-                unlabelled_ann_file='annotations/ivslab/extra.tsv')
+                unlabelled_ann_file='annotations/ivslab/extra.tsv',
+                distilled=('student_kd', 'student_kd_pool'))
+    assert plan.models == ['teacher', 'student', 'student_kd', 'student_kd_pool']
     assert plan.iters_per_epoch() == 7
-    assert plan.train_epochs('student') == plan.train_epochs('student_kd') == 30
-    assert (plan.train_batch_size('student'), plan.train_batch_size('student_kd')) == (16, 32)
-    assert osp.basename(plan.config('student_kd')) == 'student_kd_unlabelled.py'
-    job = plan.train_job('student_kd', 1)
-    assert 'unlabelled_ann_file=annotations/ivslab/extra.tsv' in job.args
-    assert {'train_cfg.max_epochs=30', 'train_dataloader.batch_size=32'} <= set(job.args)
+    assert plan.train_epochs('student') == plan.train_epochs('student_kd_pool') == 30
+    assert [plan.train_batch_size(n) for n in plan.models[1:]] == [16, 16, 32]
+    assert osp.basename(plan.config('student_kd_pool')) == 'student_kd_unlabelled.py'
+    assert osp.basename(plan.config('student_kd')) == 'student_kd.py'
+    job = plan.train_job('student_kd_pool', 1)
+    assert 'unlabelled_ann_file=annotations/ivslab/extra.tsv' in job.kwargs['options']
+    assert {'train_cfg.max_epochs=30',
+            'train_dataloader.batch_size=32'} <= set(job.kwargs['options'])
+    assert not any('unlabelled' in o for o in plan.train_job('student_kd', 1).kwargs['options'])
     # an explicit ratio sets the sampler and the batch together
     plan.source_ratio = (1, 2)
-    job = plan.train_job('student_kd', 1)
+    job = plan.train_job('student_kd_pool', 1)
     assert {'train_dataloader.batch_size=48',
-            'train_dataloader.batch_sampler.source_ratio=[1,2]'} <= set(job.args)
-    assert plan.train_batch_size('student') == 16
-    plain = Plan(str(tmp_path), str(tmp_path), epochs=30, batch_size=16)
-    assert plain.train_batch_size('student_kd') == 16
-    assert osp.basename(plain.config('student_kd')) == 'student_kd.py'
+            'train_dataloader.batch_sampler.source_ratio=[1,2]'} <= set(job.kwargs['options'])
+    # each seed in its own folder, the rest of the plan the same
+    other = plan.for_seed(3)
+    assert (other.seed, other.work_dir, other.epochs) == (3, str(tmp_path / 'seed3'), 30)
+    assert 'randomness.seed=3' in other.options(30)
+    with pytest.raises(ValueError, match='student_kd_pool needs unlabelled_ann_file'):
+        Plan(str(tmp_path), str(tmp_path), epochs=30, distilled=('student_kd_pool', ))
 
 
-def test_kd_benchmark_table_gap_and_reused_teacher():
-    from ivslab_plugin.apis.kd_benchmark import format_table, gap_closed
+def _faces(path, errors):
+    path.write_text(json.dumps(dict(faces=[dict(img_path=f'{i}.png', NME_pupil=e)
+                                           for i, e in enumerate(errors)])))
+    return str(path)
+
+
+def test_kd_benchmark_tables_say_what_is_noise(tmp_path):
+    from ivslab_plugin.analysis.kd_benchmark import format_seeds, format_table, gap_closed
     row = {'NME_ocular': 0.01, 'FR@0.10_pupil': 0.0, 'AUC@0.10_pupil': 0.8,
            'mparams': 0.3, 'gmacs': 0.02}
+    noise = np.tile([0.003, -0.003], 20)
     results = {
         # a reused teacher has no steps or training time
-        'teacher': dict(row, NME_pupil=0.0170, checkpoint='t.pth'),
-        'student': dict(row, NME_pupil=0.0220, iters=1350, train_s=420.0),
-        'student_kd': dict(row, NME_pupil=0.0190, iters=1350, train_s=2300.0),
+        'teacher': dict(row, NME_pupil=0.0170, checkpoint='t.pth',
+                        faces=_faces(tmp_path / 't.json', 0.0170 + noise)),
+        'student': dict(row, NME_pupil=0.0220, iters=1350, train_s=420.0,
+                        faces=_faces(tmp_path / 's.json', 0.0220 + noise)),
+        'student_kd': dict(row, NME_pupil=0.0190, iters=1350, train_s=2300.0,
+                           faces=_faces(tmp_path / 'kd.json', 0.0190 + noise)),
     }
     assert abs(gap_closed(results) - 0.6) < 1e-9
     table = format_table(results)
     teacher_row = next(line for line in table.splitlines() if line.startswith('| teacher'))
     assert teacher_row.endswith('|  |  |') and 'nan' not in table
-    assert 'teacher: reused t.pth' in table and 'gap closed by distillation: 60.0%' in table
-    assert 'teacher vs student alone: NME_pupil -22.7%' in table  # 0.017 / 0.022 - 1
+    assert 'teacher: reused t.pth' in table
+    # paired: the same faces' noise cancels, so both differences are results
+    assert 'the teacher is better than the student alone: NME_pupil -22.7%' in table
+    assert 'student_kd: distillation closed 60% of the gap' in table
+    # the distilled student within noise of the student alone: said so
+    results['student_kd']['faces'] = _faces(tmp_path / 'kd2.json', 0.0220 - noise)
+    assert 'student_kd: distilled vs student alone: within noise' in format_table(results)
+    # without per-face errors there is no verdict at all
+    bare = {k: {m: v for m, v in r.items() if m != 'faces'} for k, r in results.items()}
+    assert '%' not in format_table(bare)
     results['teacher']['NME_pupil'] = 0.0230  # worse than the student: no gap
-    assert gap_closed(results) is None and 'n/a' in format_table(results)
+    assert gap_closed(results) is None
+    # over seeds: each seed's NME, their mean and standard deviation
+    other = {k: dict(r, NME_pupil=r['NME_pupil'] + 0.002) for k, r in results.items()}
+    seeds = format_seeds({0: results, 1: other})
+    student = next(line for line in seeds.splitlines() if line.startswith('| student |'))
+    assert student.startswith('| student | 0.0220 | 0.0240 | 0.0230 | 0.0014 |')
+    assert 'and 2 seeds' in seeds
 
 
 def test_kd_benchmark_selects_on_val_where_the_data_has_it(tmp_path):
-    from ivslab_plugin.apis.kd_benchmark import schedule_options
+    from ivslab_plugin.analysis.kd_benchmark import schedule_options
     ann = tmp_path / 'annotations' / 'ivslab'
     ann.mkdir(parents=True)
     (ann / 'test.tsv').write_text('row\n')

@@ -14,11 +14,15 @@ from conftest import REPO_ROOT
 
 PKG = osp.join(REPO_ROOT, 'ivslab_plugin')
 
-#: deploy's parts from the bottom up: a part imports only parts before it
-#: (and the bottom floor imports only within itself, in no circle).
+#: The package's parts from the bottom up: a part imports only parts on its
+#: own floor's bottom (floor 0 mixes freely) or below it; two parts on one
+#: floor (deploy, training) import nothing of each other.
+FLOORS = [('compat', 'utils', 'version'), ('datasets', 'models', 'evaluation'),
+          ('sample_data', ), ('deploy', 'training'), ('analysis', ), ('quickstart', )]
+#: deploy's parts from the bottom up, the same way (bundle_files holds the
+#: bundle's command line, which imports only the copied device code).
 DEPLOY_FLOORS = [('configs', 'model', 'data', 'assets'), ('lite', ), ('infer', ),
-                 ('convert', ), ('verify', ), ('cli', )]
-LOWER = ('datasets', 'models', 'evaluation')
+                 ('convert', ), ('verify', ), ('exports', ), ('bundle_files', )]
 #: What the device code may import at all (it is copied into bundles and
 #: runs without the training stack); runtimes are imported by name through
 #: importlib, when a model is opened.
@@ -75,23 +79,50 @@ def part(mod: str) -> str:
     return bits[2] if len(bits) > 2 else ''
 
 
-def floor(mod: str) -> int:
-    p = part(mod)
-    for i, names in enumerate(DEPLOY_FLOORS):
-        if p in names:
+def top(mod: str) -> str:
+    bits = mod.split('.')
+    return bits[1] if len(bits) > 1 else ''
+
+
+def _floor(name: str, floors, mod: str) -> int:
+    for i, names in enumerate(floors):
+        if name in names:
             return i
-    raise AssertionError(f'{mod}: not in a deploy floor; add it to DEPLOY_FLOORS')
+    raise AssertionError(f'{mod}: not on a floor; add {name!r} to the floors')
 
 
-def test_lower_floors_import_no_upper_ones():
+def floor(mod: str) -> int:
+    return _floor(part(mod), DEPLOY_FLOORS, mod)
+
+
+def test_parts_import_only_lower_floors():
     _, edges = graph()
-    bad = [f'{m} -> {t} (line {ln})' for m, ts in edges.items()
-           for t, ln in ts.items()
-           if m.split('.')[1:2] and m.split('.')[1] in LOWER
-           and t.split('.')[1:2] and t.split('.')[1] in ('deploy', 'apis')]
-    bad += [f'{m} -> {t} (line {ln})' for m, ts in edges.items()
-            for t, ln in ts.items()
-            if m.startswith('ivslab_plugin.deploy') and t.startswith('ivslab_plugin.apis')]
+    bad = []
+    for m, ts in edges.items():
+        if m == 'ivslab_plugin':  # the package's __init__ registers the modules
+            continue
+        for t, ln in ts.items():
+            if top(t) == top(m) or t == 'ivslab_plugin':
+                continue
+            fm, ft = _floor(top(m), FLOORS, m), _floor(top(t), FLOORS, t)
+            if ft > fm or (ft == fm and fm != 0):
+                bad.append(f'{m} -> {t} (line {ln})')
+    assert not bad, bad
+
+
+def test_arguments_are_parsed_only_in_tools_and_no_module_runs_a_tool():
+    """Command lines live in tools/ (and the bundle's run_model.py); the
+    library never starts a script of tools/, which imports the library."""
+    bad = []
+    for mod, (path, _) in modules().items():
+        text = open(path).read()
+        for node in ast.walk(ast.parse(text)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) else []
+            if 'argparse' in names and part(mod) != 'bundle_files':
+                bad.append(f'{mod}:{node.lineno} imports argparse')
+        if mod != 'ivslab_plugin.utils.shipped' and 'shipped_tool(' in text:
+            bad.append(f'{mod} starts a script of tools/')
     assert not bad, bad
 
 
@@ -151,7 +182,7 @@ def test_device_code_imports_only_numpy_and_cv2():
     assert not bad, bad
 
 
-@pytest.mark.parametrize('mutation', ['upward', 'circle'])
+@pytest.mark.parametrize('mutation', ['upward', 'circle', 'floor'])
 def test_the_checks_catch_a_violation(monkeypatch, mutation):
     """The rules fail on a planted violation (so they are not vacuous)."""
     real_imports = imports
@@ -162,8 +193,21 @@ def test_the_checks_catch_a_violation(monkeypatch, mutation):
             yield 'ivslab_plugin.deploy.infer.backends', 1
         if module == 'ivslab_plugin.deploy.configs' and mutation == 'circle':
             yield 'ivslab_plugin.deploy.model', 1
+        if module == 'ivslab_plugin.datasets.tsv' and mutation == 'floor':
+            yield 'ivslab_plugin.deploy.lite.submission', 1
     monkeypatch.setattr(sys.modules[__name__], 'imports', planted)
-    check = test_deploy_parts_import_only_lower_parts if mutation == 'upward' \
-        else test_no_import_circles
+    check = {'upward': test_deploy_parts_import_only_lower_parts,
+             'circle': test_no_import_circles,
+             'floor': test_parts_import_only_lower_floors}[mutation]
     with pytest.raises(AssertionError):
         check()
+
+
+def test_every_folder_of_modules_is_a_package():
+    """find_packages skips a folder without __init__.py, so a wheel would
+    lack its modules; the two data folders are shipped as package data."""
+    data = {osp.join(PKG, 'datasets', 'metainfo'), osp.join(PKG, 'deploy', 'bundle_files')}
+    bad = [osp.relpath(root, REPO_ROOT) for root, _, files in os.walk(PKG)
+           if any(f.endswith('.py') for f in files) and '__init__.py' not in files
+           and root not in data and '.mim' not in root]
+    assert not bad, bad

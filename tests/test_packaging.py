@@ -106,7 +106,7 @@ CHECK = textwrap.dedent("""
                 for f in files if f.endswith('.py') and '.mim' not in d}
     missing = modules(src) - modules(osp.join(site, 'ivslab_plugin'))
     assert not missing, f'not installed: {sorted(missing)}'
-    from ivslab_plugin.deploy import cli  # noqa: F401
+    from ivslab_plugin.deploy import exports  # noqa: F401
     print('installed at', osp.dirname(ivslab_plugin.__file__))
 """)
 

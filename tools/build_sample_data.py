@@ -6,7 +6,7 @@
 import argparse
 
 import ivslab_plugin  # noqa: F401
-from ivslab_plugin.datasets.sample_builder import SOURCES, build_sample_dataset
+from ivslab_plugin.sample_data.builder import SOURCES, build_sample_dataset
 
 
 def main() -> None:

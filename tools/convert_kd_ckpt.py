@@ -4,7 +4,7 @@
 import argparse
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.apis.kd_checkpoint import convert_kd_checkpoint
+from ivslab_plugin.training.kd_checkpoint import convert_kd_checkpoint
 
 
 def parse_args() -> argparse.Namespace:

@@ -99,7 +99,7 @@ if [ "$DRY_RUN" = 1 ] && [ ! -f "$DATA_ROOT/annotations/ivslab/train.tsv" ]; the
 else
   FACES=$(grep -c . "$DATA_ROOT/annotations/ivslab/train.tsv")
 fi
-EPOCHS=$("$PYTHON" -m ivslab_plugin.apis.smoke plan --faces "$FACES" --batch "$BATCH" --iters "$ITERS")
+EPOCHS=$("$PYTHON" tools/analysis/smoke_figures.py plan --faces "$FACES" --batch "$BATCH" --iters "$ITERS")
 echo "$FACES training faces, batch $BATCH: $EPOCHS epochs for >= $ITERS steps; selection on $VAL"
 
 COMMON=(data_root="$DATA_ROOT" val_ann_file="$VAL" train_cfg.max_epochs="$EPOCHS"
@@ -139,9 +139,9 @@ run "$PYTHON" tools/deploy.py configs/ivslab/student.py "$WORK_DIR/student.pth" 
   --image-root "$DATA_ROOT/images" "${PX_TOL[@]}"
 
 step "training throughput and GPU latency"
-run "$PYTHON" -m ivslab_plugin.apis.smoke throughput "$WORK_DIR/teacher" --batch "$BATCH"
-run "$PYTHON" -m ivslab_plugin.apis.smoke throughput "$WORK_DIR/student_kd" --batch "$BATCH"
-run "$PYTHON" -m ivslab_plugin.apis.smoke latency configs/ivslab/teacher.py "$TEACHER" --device "$DEVICE"
-run "$PYTHON" -m ivslab_plugin.apis.smoke latency configs/ivslab/student.py "$WORK_DIR/student.pth" --device "$DEVICE"
+run "$PYTHON" tools/analysis/smoke_figures.py throughput "$WORK_DIR/teacher" --batch "$BATCH"
+run "$PYTHON" tools/analysis/smoke_figures.py throughput "$WORK_DIR/student_kd" --batch "$BATCH"
+run "$PYTHON" tools/analysis/smoke_figures.py latency configs/ivslab/teacher.py "$TEACHER" --device "$DEVICE"
+run "$PYTHON" tools/analysis/smoke_figures.py latency configs/ivslab/student.py "$WORK_DIR/student.pth" --device "$DEVICE"
 echo
 echo "gpu_smoke: done; metrics in $WORK_DIR/{teacher,student}_metrics.json"

@@ -5,8 +5,8 @@ student, runs the demo and writes ``<work-dir>/report/README.md``."""
 import argparse
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.apis.quickstart import QuickstartSettings, run_quickstart
-from ivslab_plugin.datasets.sample_builder import SOURCES
+from ivslab_plugin.quickstart import QuickstartSettings, run_quickstart
+from ivslab_plugin.sample_data.builder import SOURCES
 
 
 def parse_args() -> QuickstartSettings:

@@ -13,10 +13,7 @@ codec = dict(
     # DARK: 32x32 heatmaps lose 1.5 px to argmax decoding (docs/distillation.md)
     unbiased=True)
 
-# Recipe: RTMPose's (AdamW 4e-3, warm-up, cosine over the second half) with
-# the choices measured on this student kept, each with its reason. Unlike
-# RTMPose-s/m (and like RTMPose-t, the closest in size) no EMA; no stage-2
-# switch: its measurements (docs/distillation.md) trained without one.
+# RTMPose's recipe without EMA (as RTMPose-t, the closest size) or stage-2 switch, as measured
 max_epochs = 120
 base_lr = 4e-3
 
@@ -35,8 +32,7 @@ param_scheduler = [
          begin=max_epochs // 2, end=max_epochs, T_max=max_epochs // 2,
          by_epoch=True, convert_to_iter_based=True),
 ]
-# base_lr is for a total batch of 512 (8 GPUs x 64), as RTMPose's; the
-# measured CPU runs used 4e-3 at batches of 16-64 without --auto-scale-lr.
+# RTMPose's 8 GPUs x 64; CPU runs use 4e-3 at batches of 16-64 without --auto-scale-lr
 auto_scale_lr = dict(base_batch_size=512)
 
 model = dict(
@@ -52,8 +48,7 @@ model = dict(
         arch='P5',
         expand_ratio=0.5,
         deepen_factor=0.33,
-        # P5's first three stages (the fourth was never used), widened into the
-        # 0.05 GMAC budget (docs/distillation.md)
+        # P5's first three stages (the fourth fed nothing), widened into the 0.05 GMAC budget
         arch_ovewrite=[[64, 128, 3, True, False], [128, 256, 6, True, False],
                        [256, 512, 6, True, False]],
         widen_factor=0.21875,

@@ -12,27 +12,19 @@ model = dict(
     _delete_=True,
     type='SingleTeacherPoseDistiller',
     student=_base_.model,
-    # `{{fileDirname}}` is this file's folder, so the teacher config resolves
-    # from any working directory (`pkg::path` and configs/-relative paths
-    # work too). Override with model.teacher_cfg=...
+    # this file's folder, so the teacher config resolves from any working directory
     teacher_cfg='{{fileDirname}}/teacher.py',
-    # Required: the teacher's trained checkpoint (path or URL). None is an
-    # error unless allow_random_teacher=True (smoke tests only).
+    # required (path or URL): None is an error unless allow_random_teacher=True (smoke tests)
     teacher_ckpt=None,
     allow_random_teacher=False,
-    # The teacher's SimCC distributions are rendered as the student codec's
-    # Gaussians (sigma 2 on the 32x32 grid) and matched with MSE.
+    # the teacher's SimCC distributions as the student codec's Gaussians, matched with MSE
     logit_loss=dict(
         type='LogitDistillLoss',
         loss_weight=1.0,
         temperature=1.0,
         simcc_beta=10.0,
         heatmap_sigma=_base_.codec['sigma']),
-    # Optional: feature distillation from the teacher's last stage (768 ch,
-    # 8x8; 192 for teacher_cpu.py) to the student's (112 ch, 8x8), e.g.
-    # feature_loss=dict(type='FeatureDistillLoss', student_channels=112,
-    #                   teacher_channels=768, loss_weight=1e-2, normalize=True),
-    # (a child config needs `_delete_=True` in that dict: the default is None)
+    # optional FeatureDistillLoss (student 112 ch, teacher 768 or 192); set it with _delete_=True
     feature_loss=None,
     task_loss_weight=1.0,
     distill_decay=dict(type='constant'))

@@ -12,16 +12,23 @@
 # GPUs; where it differs, the reason is written beside the setting.
 _base_ = ['./_base_/ivslab_face.py']
 
-# 120 epochs as LaPa (WFLW: 60): the ivslab training set (300W, AFW, HELEN,
-# IBUG, IFPW) is smaller than WFLW's 7500 faces.
+input_size = (256, 256)
+codec = dict(
+    type='SimCCLabel',
+    input_size=input_size,
+    sigma=(5.66, 5.66),
+    simcc_split_ratio=2.0,
+    normalize=False,
+    use_dark=False)
+
+# LaPa's 120 epochs (WFLW: 60): the ivslab training set is smaller than WFLW's 7500 faces
 max_epochs = 120
 # the last 10 epochs with milder augmentation (PipelineSwitchHook below)
 stage2_num_epochs = 10
-# 4e-3 for 8 GPUs x 64 (RTMPose); --auto-scale-lr scales it to the real batch
+# RTMPose's lr for 8 GPUs x 64; --auto-scale-lr scales it to the real batch
 base_lr = 4e-3
 
-# val_interval 5 (RTMPose: 1): on the ivslab layout the selection split is
-# the reported one (test.tsv); fewer looks at it bias the best epoch less.
+# val_interval 5 (RTMPose: 1): the selection split is the reported one, fewer looks bias it less
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 
 optim_wrapper = dict(
@@ -36,8 +43,7 @@ param_scheduler = [
          begin=max_epochs // 2, end=max_epochs, T_max=max_epochs // 2,
          by_epoch=True, convert_to_iter_based=True),
 ]
-# base_lr is for a total batch of 512 (8 GPUs x 64), as RTMPose's; with
-# --auto-scale-lr one GPU at batch 64 trains at 5e-4.
+# base_lr's total batch (8 GPUs x 64): one GPU at batch 64 trains at 5e-4 with --auto-scale-lr
 auto_scale_lr = dict(base_batch_size=512)
 
 model = dict(
@@ -56,8 +62,7 @@ model = dict(
         widen_factor=0.75,
         out_indices=(4, ),
         channel_attention=True,
-        # BN (RTMPose: SyncBN): SyncBN cannot run on CPU processes (gloo),
-        # and at 64 faces per GPU the batch statistics are already stable
+        # BN, not RTMPose's SyncBN: no SyncBN on CPU (gloo), and 64 faces per GPU are stable
         norm_cfg=dict(type='BN'),
         act_cfg=dict(type='SiLU'),
         init_cfg=dict(
@@ -69,27 +74,48 @@ model = dict(
         type='RTMCCHead',
         in_channels=768,
         out_channels=51,
-        input_size=_base_.codec['input_size'],
-        in_featuremap_size=tuple([s // 32 for s in _base_.codec['input_size']]),
-        simcc_split_ratio=_base_.codec['simcc_split_ratio'],
+        input_size=codec['input_size'],
+        in_featuremap_size=tuple([s // 32 for s in codec['input_size']]),
+        simcc_split_ratio=codec['simcc_split_ratio'],
         final_layer_kernel_size=7,
         gau_cfg=dict(hidden_dims=256, s=128, expansion_factor=2,
                      dropout_rate=0., drop_path=0., act_fn='SiLU',
                      use_rel_bias=False, pos_enc=False),
         loss=dict(type='KLDiscretLoss', use_target_weight=True, beta=10.,
                   label_softmax=True),
-        decoder=_base_.codec),
+        decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# Last epochs: milder augmentation, as RTMPose does (the stage-1 pipeline is
-# the shared _base_'s train_pipeline).
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
+    dict(type='RandomFlip', direction='horizontal'),
+    # narrower than RTMPose's face ranges: keeps the landmarks in the crop (docs/crop_coverage.md)
+    dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
+         rotate_factor=30),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='mmdet.YOLOXHSVRandomAug'),
+    dict(
+        type='Albumentation',
+        transforms=[
+            dict(type='Blur', p=0.1),
+            dict(type='MedianBlur', p=0.1),
+            # RTMPose's stage 1: an occluding patch on every face
+            dict(type='CoarseDropout', max_holes=1, max_height=0.4,
+                 max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
+                 p=1.0),
+        ]),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+# RTMPose's stage 2: milder augmentation for the last epochs
 train_pipeline_stage2 = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.85, 1.15],
          rotate_factor=20),
-    dict(type='TopdownAffine', input_size=_base_.input_size),
+    dict(type='TopdownAffine', input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(
         type='Albumentation',
@@ -101,12 +127,21 @@ train_pipeline_stage2 = [
                  max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
                  p=0.5),
         ]),
-    dict(type='GenerateTarget', encoder=_base_.codec),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+
 custom_hooks = [
-    # (not in RTMPose's face configs, as in its body ones): keeps the BN
-    # buffers of the DDP processes equal, since BN is not synchronised
+    # not in RTMPose's face configs: keeps the unsynchronised BN buffers of the DDP processes equal
     dict(type='SyncBuffersHook'),
     # EMA of the weights and the stage-2 switch, as RTMPose
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,

@@ -5,13 +5,8 @@
 # (RTMPose-m, SimCC, 256x256) is the accurate teacher for GPUs; this one is for
 # tools/analysis/kd_benchmark.py and the quickstart, where RTMPose-m from
 # scratch does not converge in CPU time.
-#
 # The network is defined here in full, not inherited from student.py, so a
-# change of the student cannot change it. It is the network that the
-# docs/distillation.md measurements used (2.449 M parameters, 0.1873 GMACs at
-# 128x128): all four P5 stages are built, as they were then, though only
-# stage 3 feeds the head. The unused stage 4 holds 1.853 M of the parameters
-# and gets no gradient, so DDP is told to expect unused parameters below.
+# change of the student cannot change it.
 _base_ = ['./_base_/ivslab_face.py']
 
 input_size = (128, 128)
@@ -19,8 +14,7 @@ codec = dict(
     type='MSRAHeatmap', input_size=input_size, heatmap_size=(64, 64), sigma=4,
     unbiased=True)
 
-# CPU recipe (the one the measurements used, student.py's of 2026-11): lr 4e-3
-# for one process at batch 64, warm-up, cosine over the second half.
+# CPU recipe: lr 4e-3 for one process at batch 64, warm-up, cosine over the second half
 max_epochs = 120
 base_lr = 4e-3
 
@@ -67,15 +61,14 @@ model = dict(
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=False))
-# stage 4 (see above) never gets a gradient; MMEngine passes this to DDP
+# all four P5 stages are built (docs/distillation.md's network), but stage 4 gets no gradient
 find_unused_parameters = True
 
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=_base_.bbox_padding),
     dict(type='RandomFlip', direction='horizontal'),
-    # the student's geometry (student.py): the teacher learns the crops it
-    # is asked about during distillation
+    # student.py's geometry: the teacher learns the crops it is asked about in distillation
     dict(type='RandomBBoxTransform', scale_factor=[0.75, 1.25],
          rotate_factor=30),
     dict(type='TopdownAffine', input_size=input_size),
@@ -85,8 +78,7 @@ train_pipeline = [
         transforms=[
             dict(type='Blur', p=0.1),
             dict(type='MedianBlur', p=0.1),
-            # p 0.5 (RTMPose: 1.0): the measured CPU recipe; the small
-            # sample data and short CPU schedules
+            # p 0.5 (RTMPose: 1.0) for the small sample data and short CPU schedules
             dict(type='CoarseDropout', max_holes=1, max_height=0.4,
                  max_width=0.4, min_holes=1, min_height=0.2, min_width=0.2,
                  p=0.5),

@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 import os
 import os.path as osp
-import re
 import warnings
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -353,12 +352,6 @@ def read_pts(path: str) -> np.ndarray:
     return np.stack(points)
 
 
-def format_pts(keypoints: np.ndarray) -> str:
-    """A ``.pts`` block for one face (K, 2)."""
-    rows = '\n'.join(f'{x:.3f} {y:.3f}' for x, y in keypoints)
-    return f'version: 1\nn_points: {len(keypoints)}\n{{\n{rows}\n}}\n'
-
-
 def to_51_points(keypoints: np.ndarray) -> np.ndarray:
     """68-point iBUG markup -> the 51-point ivslab markup (drops the jaw)."""
     if len(keypoints) == 51:
@@ -366,81 +359,6 @@ def to_51_points(keypoints: np.ndarray) -> np.ndarray:
     if len(keypoints) != 68:
         raise ValueError(f'expected 51 or 68 points, got {len(keypoints)}')
     return keypoints[JAW_POINTS_68:]
-
-
-def read_multi_face_ids(path: str) -> Dict[str, int]:
-    """Read ``test_q.txt``: image ids that hold more than one face.
-
-    Each non-empty line starts with an image id, optionally followed by the
-    number of faces. The organisers' file lists bare numbers (``0016``);
-    :func:`multi_face_images` matches them to an annotation file's images.
-
-    Returns:
-        dict: image id (file name without extension) -> face count, or 0
-        where the file does not say.
-    """
-    ids = {}
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            tokens = line.split()
-            if not tokens:
-                continue
-            count = 0
-            if len(tokens) > 1:
-                try:
-                    count = int(tokens[1])
-                except ValueError:
-                    raise AnnotationError(
-                        path, line_no,
-                        f'face count {tokens[1]!r} is not an integer') from None
-            ids[image_id(tokens[0])] = count
-    return ids
-
-
-def multi_face_images(path: str,
-                      records: Sequence[LandmarkRecord]) -> Dict[str, int]:
-    """``test_q.txt`` matched to the images of an annotation file.
-
-    An id names an image exactly (``image_0016``) or by its number
-    (``0016``, as the organisers' file does for ``image_0016.png``).
-
-    Args:
-        path (str): the id list (see :func:`read_multi_face_ids`).
-        records (Sequence[LandmarkRecord]): the annotation file's rows.
-
-    Returns:
-        dict: image id (as :func:`image_id` gives it for the rows) -> face
-        count from the list (0 where it does not say).
-
-    Raises:
-        AnnotationError: for an id that names no image, or several.
-    """
-    ids = read_multi_face_ids(path)
-    known = {image_id(r.image_path) for r in records}
-    by_number: Dict[int, List[str]] = {}
-    for name in sorted(known):
-        digits = re.search(r'(\d+)$', name)
-        if digits:
-            by_number.setdefault(int(digits.group(1)), []).append(name)
-    matched = {}
-    for key, count in ids.items():
-        if key in known:
-            names = [key]
-        elif key.isdigit():
-            names = by_number.get(int(key), [])
-        else:
-            names = []
-        if len(names) != 1:
-            raise AnnotationError(
-                path, None, f'id {key!r} names {len(names)} images of the '
-                f'annotation file ({names[:3]}); expected exactly one')
-        matched[names[0]] = count
-    return matched
-
-
-def image_id(image_path: str) -> str:
-    """``.../image_0001.png`` -> ``image_0001``."""
-    return osp.splitext(osp.basename(image_path))[0]
 
 
 def write_tsv(path: str, rows: Iterable[str]) -> int:

@@ -18,10 +18,9 @@ up (a part imports only the parts above it in this list):
 from .configs import deploy_config_path, head_kind
 from .infer.backends import (
     LandmarkBackend,
-    NcnnBackend,
     OnnxRuntimeBackend,
+    RuntimeBackend,
     SdkBackend,
-    TFLiteBackend,
     TorchBackend,
     build_backend,
 )
@@ -38,7 +37,7 @@ from .lite import Face, Landmarker, read_image, rightmost_first
 
 __all__ = [
     'LandmarkBackend', 'OnnxRuntimeBackend', 'SdkBackend', 'TorchBackend',
-    'NcnnBackend', 'TFLiteBackend', 'build_backend', 'deploy_config_path',
+    'RuntimeBackend', 'build_backend', 'deploy_config_path',
     'head_kind', 'HAAR_TO_TSV', 'BlazeFaceDetector', 'BoxTransform',
     'FaceLandmarkPipeline', 'Face', 'Landmarker', 'HaarFaceDetector',
     'MMDetFaceDetector', 'fit_box_transform', 'read_image', 'rightmost_first'

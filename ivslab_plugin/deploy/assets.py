@@ -13,7 +13,7 @@ import os.path as osp
 import sys
 from typing import Optional
 
-from ivslab_plugin.datasets.sample_builder import Source, extract_members, fetch_source
+from ivslab_plugin.utils.fetch import Source, default_cache_dir, extract_members, fetch_source
 
 _MP = 'mediapipe/modules/face_detection/'
 #: BlazeFace inside the mediapipe wheel: 'short' (face_detection_short_range,
@@ -30,9 +30,7 @@ MEDIAPIPE = Source('mediapipe', 'pypi', 'mediapipe==0.10.14',
 def cache_dir() -> str:
     """Where fetched packages are kept (shared with the sample-data
     builder)."""
-    return os.environ.get('IVSLAB_SOURCES') or osp.join(
-        os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')),
-        'ivslab-plugin', 'sources')
+    return os.environ.get('IVSLAB_SOURCES') or default_cache_dir()
 
 
 def blazeface_path(variant: str = 'short') -> str:

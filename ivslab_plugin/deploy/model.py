@@ -3,14 +3,15 @@ loaded, crops in and head outputs out."""
 from __future__ import annotations
 
 import os.path as osp
-from typing import Any, List, Optional, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from torch import nn
 
-from .configs import load_cfg
+from .configs import bbox_padding, head_kind, load_cfg
 
 Runner = Any  # Callable[[np.ndarray], List[np.ndarray]], see lite.runtimes
 
@@ -32,7 +33,49 @@ class TensorGraph(nn.Module):
         return self.model._forward(inputs)
 
 
-def load_estimator(model_cfg: Union[str, Config],
+@dataclass
+class DeployModel:
+    """What an export needs of a model config, read once and passed down.
+
+    A distiller's config is unwrapped to its student: the student is what
+    ships.
+    """
+
+    cfg: Config
+    #: the network's config (``cfg.model``, or its student)
+    network: Dict
+    #: (w, h) of a crop
+    input_size: Tuple[int, int]
+    #: MMPose's codec of the head (``head.decoder``, else ``cfg.codec``)
+    codec: Dict
+    #: ``'heatmap'`` or ``'simcc'`` (:func:`~.configs.head_kind`)
+    head_kind: str
+    #: ``GetBBoxCenterScale``'s padding of the test pipeline
+    padding: float
+    num_keypoints: int
+
+    @classmethod
+    def of(cls, model: Union[str, Config, 'DeployModel']) -> 'DeployModel':
+        """A config path or Config read into a :class:`DeployModel` (one is
+        returned as it is)."""
+        if isinstance(model, DeployModel):
+            return model
+        cfg = load_cfg(model)
+        network = cfg.model.student if 'student' in cfg.model else cfg.model
+        w, h = cfg.codec.input_size if 'codec' in cfg else cfg.input_size
+        codec = network.head.get('decoder') or cfg.get('codec')
+        return cls(cfg=cfg, network=network, input_size=(int(w), int(h)),
+                   codec=codec, head_kind=head_kind(cfg),
+                   padding=bbox_padding(cfg),
+                   num_keypoints=int(network.head.out_channels))
+
+    @property
+    def crop_shape(self) -> Tuple[int, int, int, int]:
+        """(1, 3, H, W): the network input of one crop."""
+        return 1, 3, self.input_size[1], self.input_size[0]
+
+
+def load_estimator(model_cfg: Union[str, Config, DeployModel],
                    checkpoint: Optional[str] = None) -> nn.Module:
     """The top-down estimator of a config on the CPU in eval mode, with the
     checkpoint's weights when one is given (a distiller's student)."""
@@ -41,10 +84,9 @@ def load_estimator(model_cfg: Union[str, Config],
     from mmpose.registry import MODELS
 
     import ivslab_plugin  # noqa: F401  (registers the plugin's modules)
-    cfg = load_cfg(model_cfg)
-    init_default_scope(cfg.get('default_scope', 'mmpose'))
-    model_def = cfg.model.student if 'student' in cfg.model else cfg.model
-    model = MODELS.build(model_def)
+    model = DeployModel.of(model_cfg)
+    init_default_scope(model.cfg.get('default_scope', 'mmpose'))
+    model = MODELS.build(model.network)
     if checkpoint is not None:
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
@@ -52,11 +94,9 @@ def load_estimator(model_cfg: Union[str, Config],
     return model.eval()
 
 
-def crop_shape(model_cfg: Config) -> Tuple[int, int, int, int]:
+def crop_shape(model_cfg: Union[str, Config, DeployModel]) -> Tuple[int, int, int, int]:
     """(1, 3, H, W): the network input of one crop."""
-    w, h = model_cfg.codec.input_size if 'codec' in model_cfg else \
-        model_cfg.input_size
-    return 1, 3, int(h), int(w)
+    return DeployModel.of(model_cfg).crop_shape
 
 
 def as_output_list(out: Any) -> List[np.ndarray]:

@@ -134,7 +134,7 @@ MUTATIONS: List[Mutation] = [
         'ivslab_plugin/deploy/verify/accuracy.py',
         [('return bool(np.isfinite(int8)) and int8 <= fp32 * (1 + limit)',
           'return bool(np.isfinite(int8))')],
-        ['tests/test_deploy/test_runtimes.py::test_int8_gate_refuses_a_broken_quantisation']),
+        ['tests/test_deploy/test_convert/test_runtimes.py::test_int8_gate_refuses_a_broken_quantisation']),
 ]
 
 

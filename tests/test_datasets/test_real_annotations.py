@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from ivslab_plugin.datasets import (
-    IvslabFaceDataset,
-    box_from_landmarks,
-    follows_box_rule,
-    image_id,
-    multi_face_images,
-    read_landmark_tsv,
-)
-from ivslab_plugin.datasets.crop_coverage import (
+from ivslab_plugin.analysis.crop_coverage import (
     check_limits,
     config_pipelines,
     crop_coverage,
 )
+from ivslab_plugin.datasets import (
+    IvslabFaceDataset,
+    box_from_landmarks,
+    follows_box_rule,
+    read_landmark_tsv,
+)
 from ivslab_plugin.datasets.tsv import BOX_UNIT
+from ivslab_plugin.deploy.infer.submission import multi_face_images
+from ivslab_plugin.deploy.lite.submission import image_id
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REAL_DIR = os.environ.get(

@@ -6,17 +6,14 @@ import pytest
 
 from ivslab_plugin.datasets import (
     AnnotationError,
-    LandmarkRecord,
     box_from_landmarks,
     convert_pts_folders,
-    format_pts,
-    multi_face_images,
     read_landmark_tsv,
-    read_multi_face_ids,
     read_pts,
     resolve_image_path,
     to_51_points,
 )
+from ivslab_plugin.deploy.lite.submission import format_pts
 
 
 def _pts(n, offset=0.0):
@@ -203,27 +200,3 @@ def test_convert_pts_folders(tmp_path):
     np.testing.assert_allclose(records[1].keypoints, _pts(51), atol=1e-3)
     scale, center = box_from_landmarks(_pts(51))
     assert records[1].scale == pytest.approx(scale, rel=1e-5)
-
-
-def test_multi_face_ids(tmp_path):
-    path = tmp_path / 'test_q.txt'
-    path.write_text('image_0003.png 2\n\nimage_0010\n')
-    assert read_multi_face_ids(str(path)) == {'image_0003': 2,
-                                              'image_0010': 0}
-    path.write_text('image_0003.png two\n')
-    with pytest.raises(AnnotationError, match=':1: face count'):
-        read_multi_face_ids(str(path))
-
-
-def test_multi_face_ids_match_images_by_number(tmp_path):
-    # the organisers' test_q.txt lists bare numbers, without a final newline
-    records = [LandmarkRecord(i + 1, f'/x/image_{n}.png', np.zeros((51, 2)),
-                              1.0, np.zeros(2))
-               for i, n in enumerate(['0003', '0010', '0011'])]
-    path = tmp_path / 'test_q.txt'
-    path.write_text('0003\nimage_0011\n10')
-    assert multi_face_images(str(path), records) == {
-        'image_0003': 0, 'image_0011': 0, 'image_0010': 0}
-    path.write_text('0003\n0004\n')
-    with pytest.raises(AnnotationError, match="'0004' names 0 images"):
-        multi_face_images(str(path), records)

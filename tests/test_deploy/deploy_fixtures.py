@@ -4,13 +4,17 @@ import os
 import os.path as osp
 
 import cv2
+import matplotlib
 import numpy as np
 import pytest
 from test_deploy.tiny_models import REPO_ROOT, train_briefly, write_config_model, write_tiny_model
 
-from ivslab_plugin.datasets.synthetic import synthetic_face
 from ivslab_plugin.deploy.verify.parity import tsv_box
+from ivslab_plugin.sample_data.synthetic import synthetic_face
 
+#: A real photo with one face (shipped with matplotlib).
+GRACE_HOPPER = osp.join(osp.dirname(matplotlib.__file__), 'mpl-data', 'sample_data',
+                        'grace_hopper.jpg')
 #: The seed the fixtures' models are initialised and trained with. The same
 #: seed trains other weights on another CPU (other float kernels), so every
 #: assertion on these models must hold for any seed: ``IVSLAB_TEST_SEED=3

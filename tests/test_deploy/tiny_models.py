@@ -68,8 +68,7 @@ _base_ = [{BASE!r}]
 input_size = (64, 64)
 heatmap_codec = dict(type='MSRAHeatmap', input_size=input_size,
                      heatmap_size=(16, 16), sigma=1.5)
-# Replaces the base file's SimCC codec instead of merging into it.
-codec = dict(_delete_=True, **heatmap_codec)
+codec = heatmap_codec
 model = dict(
     type='TopdownPoseEstimator',{_PREPROCESSOR}{_BACKBONE}
     neck=None,

@@ -12,8 +12,8 @@ from mmengine.logging import MessageHub
 from mmpose.registry import MODELS
 
 from conftest import REPO_ROOT
-from ivslab_plugin.apis.kd_checkpoint import convert_kd_checkpoint
 from ivslab_plugin.models.distillers import decay_factor, resolve_config_path
+from ivslab_plugin.training.kd_checkpoint import convert_kd_checkpoint
 
 from .kd_fixtures import PREPROCESSOR, distiller_cfg, inputs, make_samples, model_cfg
 

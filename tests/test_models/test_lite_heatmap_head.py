@@ -10,7 +10,7 @@ from mmpose.registry import MODELS
 from torch import nn
 
 from conftest import REPO_ROOT
-from ivslab_plugin.apis.complexity import model_complexity
+from ivslab_plugin.analysis.complexity import model_complexity
 
 from .kd_fixtures import make_samples, model_cfg
 

@@ -5,7 +5,7 @@ import argparse
 from mmengine.config import Config
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.apis.complexity import model_complexity
+from ivslab_plugin.analysis.complexity import model_complexity
 
 
 def parse_args() -> argparse.Namespace:

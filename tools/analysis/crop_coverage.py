@@ -12,7 +12,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.datasets.crop_coverage import (
+from ivslab_plugin.analysis.crop_coverage import (
     check_limits,
     config_pipelines,
     crop_coverage,

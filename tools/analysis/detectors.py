@@ -7,7 +7,12 @@ import argparse
 import os.path as osp
 
 import ivslab_plugin  # noqa: F401
-from ivslab_plugin.apis.detectors import HEADER, evaluate_detector, fit_transform, group_by_image
+from ivslab_plugin.analysis.detectors import (
+    HEADER,
+    evaluate_detector,
+    fit_transform,
+    group_by_image,
+)
 from ivslab_plugin.datasets.tsv import read_landmark_tsv
 from ivslab_plugin.deploy.assets import cached_blazeface
 from ivslab_plugin.deploy.lite.detect import BlazeFaceDetector, HaarFaceDetector, ShortThenFull

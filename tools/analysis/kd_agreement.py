@@ -8,7 +8,7 @@ import os.path as osp
 import numpy as np
 
 import ivslab_plugin  # noqa: F401  (compatibility fixes, registration)
-from ivslab_plugin.apis.agreement import (
+from ivslab_plugin.analysis.agreement import (
     agreement,
     format_agreement,
     parse_models,

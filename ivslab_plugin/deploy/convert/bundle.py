@@ -22,41 +22,24 @@ from ivslab_plugin.evaluation.face_metric import NORMALISERS
 
 from .. import lite
 from ..assets import cached_blazeface
-from ..configs import bbox_padding, load_cfg
 from ..lite.detect import BLAZEFACE_TO_TSV
-from ..lite.runtimes import INSTALL, runtime_of
+from ..lite.runtimes import RUNNERS, runtime_of
 from ..lite.spec import SPEC_NAME, write_spec
+from ..model import DeployModel
 
 LITE_DIR = 'ivslab_lite'
-LAUNCHER = '''#!/usr/bin/env python3
-"""Facial landmarks with this folder's model, without PyTorch.
-
-    python run_model.py image_list.txt out_dir      # one .pts .txt per image
-    python run_model.py --help                      # demo, timing, tracking
-
-Install on the device: pip install numpy opencv-python-headless {package}
-"""
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from ivslab_lite.app import main  # noqa: E402
-
-if __name__ == '__main__':
-    sys.exit(main(bundle_dir=HERE))
-'''
+#: The bundle's command line, copied in as ``run_model.py`` (argument
+#: parsing lives there, not in the device code).
+LAUNCHER = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'bundle_files',
+                    'run_model.py')
 
 #: Pupil (eye-centroid) indices by markup size, for the jitter figure.
 _PUPILS = {51: NORMALISERS['ivslab']['pupil'], 68: NORMALISERS['300w']['pupil'],
            98: NORMALISERS['wflw']['pupil'], 29: NORMALISERS['cofw']['pupil']}
 
 
-def codec_spec(model_cfg: Config) -> Dict:
+def codec_spec(codec: Dict) -> Dict:
     """The decoding part of the spec, from the head's codec."""
-    model = model_cfg.model.student if 'student' in model_cfg.model else \
-        model_cfg.model
-    codec = model.head.get('decoder') or model_cfg.get('codec')
     if codec is None:
         raise ValueError('the model config has no codec (head.decoder)')
     if codec['type'] == 'MSRAHeatmap':
@@ -72,24 +55,22 @@ def codec_spec(model_cfg: Config) -> Dict:
                      'MSRAHeatmap or SimCCLabel)')
 
 
-def bundle_spec(model_cfg: Union[str, Config], model_file: str) -> Dict:
+def bundle_spec(model_cfg: Union[str, Config, DeployModel], model_file: str) -> Dict:
     """The ``landmarks.json`` content for a model file exported from a
     config (paths relative to the model file's folder)."""
-    cfg = load_cfg(model_cfg)
-    model = cfg.model.student if 'student' in cfg.model else cfg.model
-    pre = model.data_preprocessor
-    k = int(model.head.out_channels)
-    w, h = cfg.codec.input_size if 'codec' in cfg else cfg.input_size
+    model = DeployModel.of(model_cfg)
+    pre = model.network.data_preprocessor
+    k = model.num_keypoints
     return dict(
         model=osp.basename(model_file), runtime=runtime_of(model_file),
-        input_size=[int(w), int(h)], mean=[float(v) for v in pre.mean],
+        input_size=list(model.input_size), mean=[float(v) for v in pre.mean],
         std=[float(v) for v in pre.std], bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)),
-        bbox_padding=bbox_padding(cfg), codec=codec_spec(cfg), num_keypoints=k,
+        bbox_padding=model.padding, codec=codec_spec(model.codec), num_keypoints=k,
         box_margin=SCALE_MARGIN,
         pupil_indices=[list(map(int, idx)) for idx in _PUPILS[k]] if k in _PUPILS else None)
 
 
-def write_bundle(model_cfg: Union[str, Config], model_file: str,
+def write_bundle(model_cfg: Union[str, Config, DeployModel], model_file: str,
                  detector: Optional[str] = 'auto') -> str:
     """Turn the folder of an exported model file into a bundle.
 
@@ -131,7 +112,9 @@ def write_bundle(model_cfg: Union[str, Config], model_file: str,
                                 iou_thr=0.3, box_transforms=transforms)
     write_spec(spec, osp.join(out, SPEC_NAME))
     launcher = osp.join(out, 'run_model.py')
+    with open(LAUNCHER, encoding='utf-8') as f:
+        text = f.read().replace('RUNTIME_PACKAGE', RUNNERS[spec['runtime']].package)
     with open(launcher, 'w', encoding='utf-8') as f:
-        f.write(LAUNCHER.format(package=INSTALL[spec['runtime']]))
+        f.write(text)
     os.chmod(launcher, 0o755)
     return out

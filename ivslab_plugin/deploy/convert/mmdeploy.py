@@ -20,8 +20,12 @@ from ..configs import (
     MODEL_CONFIG_NAME,
     bbox_padding,
     check_deploy_config,
+    deploy_config_path,
     load_cfg,
 )
+from ..lite.runtimes import OrtRunner
+from ..model import DeployModel
+from .target import FP32_PARITY, Target, register
 
 
 @dataclass
@@ -143,7 +147,7 @@ def export_model(model_config: Union[str, Config],
     deploy_cfg.dump(deploy_path)
 
     if sample is None:
-        from ivslab_plugin.datasets.synthetic import synthetic_face
+        from ivslab_plugin.sample_data.synthetic import synthetic_face
         sample, _ = synthetic_face(np.random.default_rng(0), (256, 256))
     save_file = deploy_cfg.onnx_config.save_file
     torch2onnx(sample, work_dir, save_file, deploy_cfg, model_cfg,
@@ -166,3 +170,15 @@ def export_model(model_config: Union[str, Config],
             result.notes.append('pipeline.json: DARK (unbiased) heatmap decoding, as the codec')
         result.sdk_dir = work_dir
     return result
+
+
+def export_onnxruntime(model: DeployModel, checkpoint: str, work_dir: str) -> str:
+    """The fp32, batch-1 ONNX file of MMDeploy's export (the shipped
+    deploy config of the model's head)."""
+    return export_model(model.cfg, checkpoint, work_dir,
+                        deploy_config_path(model.cfg)).backend_files[0]
+
+
+register(Target('onnxruntime', runner=OrtRunner.name,
+                needs=('mmdeploy', 'onnxruntime'), export=export_onnxruntime,
+                parity=FP32_PARITY))

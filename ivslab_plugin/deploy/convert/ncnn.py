@@ -16,12 +16,13 @@ from typing import Union
 import torch
 from mmengine.config import Config
 
-from ..configs import load_cfg, save_model_config
-from ..lite.runtimes import NCNN_BIN, NCNN_PARAM
-from ..model import TensorGraph, crop_shape, load_estimator
+from ..configs import save_model_config
+from ..lite.runtimes import NcnnRunner
+from ..model import DeployModel, TensorGraph, load_estimator
+from .target import FP32_PARITY, Target, register
 
 
-def export_ncnn(model_config: Union[str, Config], checkpoint: str,
+def export_ncnn(model_config: Union[str, Config, DeployModel], checkpoint: str,
                 work_dir: str, name: str = 'end2end') -> str:
     """Convert a checkpoint to ncnn fp32 (``<name>.ncnn.param`` and
     ``.ncnn.bin``) with pnnx; ``model_config.py`` is saved beside them.
@@ -30,17 +31,16 @@ def export_ncnn(model_config: Union[str, Config], checkpoint: str,
         str: the ``.ncnn.param`` path.
     """
     import pnnx
-    cfg = load_cfg(model_config)
+    model = DeployModel.of(model_config)
     os.makedirs(work_dir, exist_ok=True)
-    graph = TensorGraph(load_estimator(cfg, checkpoint))
-    param = osp.join(work_dir, name + NCNN_PARAM)
-    weights = osp.join(work_dir, name + NCNN_BIN)
+    graph = TensorGraph(load_estimator(model, checkpoint))
+    param, weights = NcnnRunner.files(osp.join(work_dir, name + NcnnRunner.suffix))
     # pnnx writes a TorchScript file and several intermediates next to the
     # path it is given; keep only the two ncnn files.
     with tempfile.TemporaryDirectory() as tmp:
         with torch.no_grad():
             pnnx.export(graph, osp.join(tmp, 'model.pt'),
-                        (torch.zeros(crop_shape(cfg)), ), fp16=False,
+                        (torch.zeros(model.crop_shape), ), fp16=False,
                         ncnnparam=param, ncnnbin=weights,
                         pnnxparam=osp.join(tmp, 'model.pnnx.param'),
                         pnnxbin=osp.join(tmp, 'model.pnnx.bin'),
@@ -50,5 +50,9 @@ def export_ncnn(model_config: Union[str, Config], checkpoint: str,
     for path in (param, weights):
         if not osp.isfile(path) or osp.getsize(path) == 0:
             raise RuntimeError(f'pnnx did not write {path}')
-    save_model_config(cfg, work_dir)
+    save_model_config(model.cfg, work_dir)
     return param
+
+
+register(Target('ncnn', runner=NcnnRunner.name, needs=('pnnx', 'ncnn'),
+                export=export_ncnn, parity=FP32_PARITY))

@@ -34,6 +34,9 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set
 import numpy as np
 
 from ..configs import DEPLOY_CONFIG_NAME, MODEL_CONFIG_NAME, copy_configs
+from ..lite.runtimes import OrtRunner
+from .mmdeploy import export_onnxruntime
+from .target import INT8_PARITY, Target, register
 
 #: Per-channel QDQ (``DequantizeLinear`` with ``axis``) needs opset 13.
 PER_CHANNEL_OPSET = 13
@@ -420,3 +423,8 @@ def _worst_below(graph: _Graph, sqnr: Dict[str, float], qdq: QdqTensors,
             lowest = min(inputs, key=lambda t: sqnr.get(t, math.inf))
             at = graph.producer[lowest]
     return None
+
+
+register(Target('onnxruntime-int8', runner=OrtRunner.name,
+                needs=('mmdeploy', 'onnxruntime'), export=export_onnxruntime,
+                parity=INT8_PARITY, quantize=quantize_onnx_int8))

@@ -29,8 +29,10 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..configs import MODEL_CONFIG_NAME, copy_configs, load_cfg, save_model_config
-from ..model import TensorGraph, crop_shape, load_estimator
+from ..configs import MODEL_CONFIG_NAME, copy_configs, save_model_config
+from ..lite.runtimes import TFLiteRunner
+from ..model import DeployModel, TensorGraph, load_estimator
+from .target import FP32_PARITY, INT8_PARITY, Target, register
 
 INSTALL_HINT = ('litert-torch is an optional extra: '
                 'IVSLAB_EXTRAS=requirements/litert.txt make install')
@@ -51,7 +53,7 @@ def _litert_torch():
     return litert_torch
 
 
-def export_tflite(model_config: Union[str, Config], checkpoint: str,
+def export_tflite(model_config: Union[str, Config, DeployModel], checkpoint: str,
                   work_dir: str, name: str = 'end2end.tflite') -> str:
     """Convert a checkpoint to an fp32 ``.tflite`` file with litert-torch
     (``model_config.py`` is saved beside it).
@@ -60,14 +62,14 @@ def export_tflite(model_config: Union[str, Config], checkpoint: str,
         str: the ``.tflite`` path.
     """
     litert_torch = _litert_torch()
-    cfg = load_cfg(model_config)
+    model = DeployModel.of(model_config)
     os.makedirs(work_dir, exist_ok=True)
-    graph = TensorGraph(load_estimator(cfg, checkpoint)).eval()
+    graph = TensorGraph(load_estimator(model, checkpoint)).eval()
     path = osp.join(work_dir, name)
     with torch.no_grad():
-        edge = litert_torch.convert(graph, (torch.zeros(crop_shape(cfg)), ))
+        edge = litert_torch.convert(graph, (torch.zeros(model.crop_shape), ))
     edge.export(path)
-    save_model_config(cfg, work_dir)
+    save_model_config(model.cfg, work_dir)
     return path
 
 
@@ -127,3 +129,11 @@ def quantize_tflite_int8(float_model: str, work_dir: str, crops: np.ndarray,
     if osp.abspath(work_dir) != src:
         copy_configs(src, work_dir, [MODEL_CONFIG_NAME])
     return path
+
+
+_LITERT = ('litert_torch', 'ai_edge_litert')
+register(Target('tflite', runner=TFLiteRunner.name, needs=_LITERT,
+                export=export_tflite, parity=FP32_PARITY))
+register(Target('tflite-int8', runner=TFLiteRunner.name,
+                needs=_LITERT + ('ai_edge_quantizer', ), export=export_tflite,
+                parity=INT8_PARITY, quantize=quantize_tflite_int8))

@@ -11,7 +11,6 @@ from that same pipeline.
 """
 from __future__ import annotations
 
-import glob
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -28,7 +27,7 @@ from ..configs import (
     model_config_beside,
     with_absolute_metainfo,
 )
-from ..lite.runtimes import NcnnRunner, Runner, TFLiteRunner
+from ..lite.runtimes import Runner, model_files_in, runner_class
 from ..model import load_estimator
 
 Prediction = Tuple[np.ndarray, np.ndarray]
@@ -215,7 +214,7 @@ class OnnxRuntimeBackend(_TopdownBackend):
         device (str): ``'cpu'`` (or ``'cuda'`` with onnxruntime-gpu).
     """
 
-    name = 'onnxruntime'
+    name, suffix = 'onnxruntime', '.onnx'
 
     def __init__(self,
                  onnx_file: str,
@@ -307,10 +306,10 @@ class SdkBackend(LandmarkBackend):
 
 
 class RuntimeBackend(_TopdownBackend):
-    """A landmark backend around a raw-network runner (ncnn, LiteRT): the
-    config's test pipeline crops, the runner runs the network, the config's
-    head decodes (the same ``decode`` and ``add_pred_to_datasample`` that
-    PyTorch uses), so every runtime returns what :class:`TorchBackend`
+    """A landmark backend around a raw-network runner (ncnn, LiteRT, ...):
+    the config's test pipeline crops, the runner runs the network, the
+    config's head decodes (the same ``decode`` and ``add_pred_to_datasample``
+    that PyTorch uses), so every runtime returns what :class:`TorchBackend`
     returns. The estimator is built without weights: only its data
     pre-processor and its head's codec are used.
 
@@ -319,6 +318,8 @@ class RuntimeBackend(_TopdownBackend):
         model_config (str | Config): the model config.
         name (str): backend name in reports.
     """
+
+    files: List[str] = []
 
     def __init__(self, runner: Runner, model_config: Union[str, Config],
                  name: str) -> None:
@@ -329,6 +330,18 @@ class RuntimeBackend(_TopdownBackend):
         self.model.dataset_meta = self.dataset_meta
         self.runner = runner
         self.name = name
+
+    @classmethod
+    def from_file(cls, path: str, model_config: Union[str, Config, None] = None,
+                  num_threads: int = 1) -> 'RuntimeBackend':
+        """The model file's runner (chosen by its suffix) with the model
+        config saved beside it."""
+        kind = runner_class(path)
+        # the config first: a missing config is the likelier mistake
+        model_config = model_config or model_config_beside(path)
+        backend = cls(kind(path, num_threads), model_config, kind.name)
+        backend.files = kind.files(path)
+        return backend
 
     def raw_outputs(self, inputs: torch.Tensor) -> List[np.ndarray]:
         return self.runner(inputs.contiguous().numpy().astype(np.float32))
@@ -349,45 +362,6 @@ def decode_outputs(model: torch.nn.Module, outputs: Sequence[np.ndarray],
     feats = tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in outputs)
     preds = model.head.decode(feats if len(feats) > 1 else feats[0])
     return model.add_pred_to_datasample(preds, None, data_samples)
-
-
-def _one_file(path: str, suffix: str) -> str:
-    """``path`` itself, or the one ``*suffix`` file in the folder ``path``."""
-    if not osp.isdir(path):
-        return path
-    found = sorted(glob.glob(osp.join(path, '*' + suffix)))
-    if len(found) != 1:
-        raise FileNotFoundError(f'{path}: expected one *{suffix} file, '
-                                f'found {len(found)}')
-    return found[0]
-
-
-class NcnnBackend(RuntimeBackend):
-    """An ncnn model (``.ncnn.param`` + ``.ncnn.bin``, or their folder) with
-    the model config saved beside it."""
-
-    def __init__(self, param: str,
-                 model_config: Union[str, Config, None] = None,
-                 num_threads: int = 1) -> None:
-        param = _one_file(param, '.ncnn.param')
-        # the config first: a missing config is the likelier mistake
-        model_config = model_config or model_config_beside(param)
-        super().__init__(NcnnRunner(param, num_threads), model_config, 'ncnn')
-        self.files = [param, param[:-len('.ncnn.param')] + '.ncnn.bin']
-
-
-class TFLiteBackend(RuntimeBackend):
-    """A ``.tflite`` model (or its folder) with the model config saved
-    beside it."""
-
-    def __init__(self, path: str,
-                 model_config: Union[str, Config, None] = None,
-                 num_threads: int = 1) -> None:
-        path = _one_file(path, '.tflite')
-        model_config = model_config or model_config_beside(path)
-        super().__init__(TFLiteRunner(path, num_threads), model_config,
-                         'tflite')
-        self.files = [path]
 
 
 def _sdk_num_keypoints(sdk_dir: str) -> int:
@@ -417,10 +391,11 @@ def build_backend(model: str,
 
     Args:
         model (str): a ``.pth`` checkpoint (needs ``config``), an ``.onnx``
-            file (ONNX Runtime, fp32, fp16 or INT8), a ``.ncnn.param`` file
-            (ncnn), a ``.tflite`` file (LiteRT), or an export folder holding
-            exactly one model file of one of those kinds (its ``fp32/`` and
-            ``detector/`` subfolders are not searched).
+            file (MMDeploy's ONNX Runtime model: fp32, fp16 or INT8), another
+            runtime's model file (``.ncnn.param``, ``.tflite``: any suffix
+            of ``lite.runtimes.RUNNERS``), or an export folder holding
+            exactly one model file (its ``fp32/`` and ``detector/``
+            subfolders are not searched).
         config (str | Config, optional): the model config (default for
             exported files: ``model_config.py`` beside them).
         deploy_config (str | Config, optional): the deploy config (ONNX).
@@ -433,23 +408,25 @@ def build_backend(model: str,
     if sdk:
         return SdkBackend(model, device)
     if osp.isdir(model):
-        found = [f for pattern in ('*.onnx', '*.ncnn.param', '*.tflite')
-                 for f in sorted(glob.glob(osp.join(model, pattern)))]
+        found = model_files_in(model)
         if len(found) != 1:
             raise FileNotFoundError(
-                f'{model}: expected one .onnx, .ncnn.param or .tflite file, '
+                f'{model}: expected one model file ({", ".join(_suffixes())}), '
                 f'found {len(found)}: {[osp.basename(f) for f in found]}')
         model = found[0]
-    if model.endswith('.onnx'):
-        return OnnxRuntimeBackend(model, config, deploy_config, device)
-    if model.endswith('.ncnn.param'):
-        return NcnnBackend(model, config)
-    if model.endswith('.tflite'):
-        return TFLiteBackend(model, config)
     if model.endswith('.pth'):
         if config is None:
             raise ValueError('a .pth checkpoint needs its model config')
         return TorchBackend(config, model, device)
+    if model.endswith(OnnxRuntimeBackend.suffix):
+        return OnnxRuntimeBackend(model, config, deploy_config, device)
+    if any(model.endswith(s) for s in _suffixes()):
+        return RuntimeBackend.from_file(model, config)
     raise ValueError(f'cannot tell the backend of {model!r}: give a .pth '
-                     'checkpoint, an .onnx, .ncnn.param or .tflite file, or '
-                     'an export folder')
+                     f'checkpoint, a model file ({", ".join(_suffixes())}) '
+                     'or an export folder')
+
+
+def _suffixes() -> List[str]:
+    from ..lite.runtimes import RUNNERS
+    return [cls.suffix for cls in RUNNERS.values()]

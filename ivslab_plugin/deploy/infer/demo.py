@@ -57,3 +57,14 @@ class LandmarkDrawer:
             'demo', image[..., ::-1].copy(), sample, draw_gt=False,
             draw_bbox=True, kpt_thr=self.kpt_thr, show=False)
         return np.ascontiguousarray(drawn[..., ::-1])
+
+
+def draw_demo(input: str, out_dir: str, model: str, kpt_thr: float = -np.inf) -> int:
+    """``tools/demo.py INPUT --out-dir DIR --model MODEL`` with the default
+    detector, as one call; 1 when nothing was drawn."""
+    from ..lite.demo import run_demo
+    from .backends import build_backend
+    from .pipeline import FaceLandmarkPipeline
+    results = run_demo(FaceLandmarkPipeline(build_backend(model)), input, out_dir,
+                       drawer=LandmarkDrawer(kpt_thr=kpt_thr).draw)
+    return 0 if results else 1

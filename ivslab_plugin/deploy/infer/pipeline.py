@@ -33,7 +33,8 @@ from .backends import LandmarkBackend, as_bgr, check_boxes
 
 __all__ = ['HAAR_TO_TSV', 'IDENTITY', 'BlazeFaceDetector', 'BoxTransform',
            'FaceDetector', 'HaarFaceDetector', 'ShortThenFull', 'fit_box_transform',
-           'MMDetFaceDetector', 'FaceLandmarkPipeline', 'default_detector']
+           'MMDetFaceDetector', 'FaceLandmarkPipeline', 'build_detector',
+           'default_detector']
 
 
 class MMDetFaceDetector(FaceDetector):
@@ -103,6 +104,38 @@ def default_detector(log=None, variant: str = 'auto') -> FaceDetector:
         return ShortThenFull(BlazeFaceDetector(paths['short']),
                              BlazeFaceDetector(paths['full']))
     return BlazeFaceDetector(paths[variant])
+
+
+def build_detector(det_config: Optional[str] = None, det_checkpoint: Optional[str] = None,
+                   device: str = 'cpu', det_score_thr: float = 0.5,
+                   det_labels: Optional[Sequence[int]] = None, haar: bool = False,
+                   haar_cascade: Optional[str] = None,
+                   box_transform: Optional[Sequence[float]] = None,
+                   log=None) -> FaceDetector:
+    """The face detector the tools' options name: an MMDetection model
+    (config and checkpoint), the Haar cascade, or :func:`default_detector`;
+    ``box_transform`` (scale, shift_x, shift_y) replaces its measured one.
+
+    Raises:
+        ValueError: half an MMDetection model, or a box transform for the
+            two-model default.
+    """
+    if bool(det_config) != bool(det_checkpoint):
+        raise ValueError('give both --det-config and --det-checkpoint')
+    if det_config:
+        detector: FaceDetector = MMDetFaceDetector(det_config, det_checkpoint, device,
+                                                   det_score_thr, det_labels)
+    elif haar or haar_cascade:
+        detector = HaarFaceDetector(haar_cascade)
+    else:
+        detector = default_detector(log=log)
+    if box_transform:
+        if isinstance(detector, ShortThenFull):
+            raise ValueError('--box-transform fits one detector, and the default '
+                             'runs two BlazeFace models: give it with --haar or '
+                             '--det-config')
+        detector.box_transform = BoxTransform(*box_transform)
+    return detector
 
 
 class FaceLandmarkPipeline(Landmarker):

@@ -10,10 +10,11 @@ same code that the tests run in place.
 """
 from .demo import run_demo
 from .detect import BoxTransform, FaceDetector, open_detector
+from .errors import BundleError
 from .face import Face, draw, read_image, rightmost_first
 from .landmarker import Landmarker
 from .landmarks import LandmarkModel, decode_heatmaps, decode_simcc
-from .spec import SPEC_NAME, SPEC_VERSION, BundleError, load_spec
+from .spec import SPEC_NAME, SPEC_VERSION, load_spec
 from .submission import FaceBoxes, SubmissionSummary, write_submission
 from .track import FaceTracker, OneEuroFilter
 

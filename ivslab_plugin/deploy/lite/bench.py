@@ -10,10 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
+import cv2
 import numpy as np
 
+from .errors import BundleError
+from .face import video_frames
 from .landmarker import Landmarker
-from .spec import BundleError
 from .track import face_box
 
 #: The peer's pin: the last MediaPipe release with the ``solutions`` API
@@ -230,3 +232,47 @@ def compare(landmarkers: Dict[str, Landmarker], image: np.ndarray,
         for mesh in meshes:
             mesh.close()
     return Comparison(timings, labels, skipped, version)
+
+
+def pupil_distance(kpts: np.ndarray, spec: Dict) -> float:
+    left, right = spec.get('pupil_indices', [list(range(19, 25)), list(range(25, 31))])
+    return float(np.linalg.norm(kpts[left].mean(0) - kpts[right].mean(0)))
+
+
+def track_report(landmarker: Landmarker, video: str,
+                 redetect_every: int = 30) -> List[Dict]:
+    """Tracking figures on a video with and without smoothing: frames per
+    second of the pipeline (video decoding excluded), detector calls per
+    frame, and jitter (mean landmark motion between consecutive frames /
+    pupil distance) of the first face."""
+    frames = [f for f, _ in video_frames(video)]
+    fps = cv2.VideoCapture(video).get(cv2.CAP_PROP_FPS) or 25.0
+    if not frames:
+        raise ValueError(f'{video}: no readable frames')
+    rows = []
+    for mode, smooth in (('detect every frame', None), ('track', False),
+                         ('track + One-Euro', True)):
+        tracker = landmarker.tracker(fps, bool(smooth), redetect_every) \
+            if smooth is not None else None
+        prev, motion, found, calls = None, [], 0, 0
+        start = time.perf_counter()
+        for frame in frames:
+            faces = tracker(frame) if tracker else landmarker(frame)
+            if tracker is None:
+                calls += 1
+            if not faces:
+                prev = None
+                continue
+            found += 1
+            k = faces[0].keypoints
+            if prev is not None:
+                motion.append(float(np.linalg.norm(k - prev, axis=1).mean()) /
+                              max(pupil_distance(k, landmarker.spec), 1e-6))
+            prev = k
+        elapsed = time.perf_counter() - start
+        calls = tracker.stats.detector_calls if tracker else calls
+        rows.append(dict(mode=mode, frames=len(frames), found=found,
+                         fps=len(frames) / elapsed,
+                         detector_calls_per_frame=calls / len(frames),
+                         jitter=float(np.mean(motion)) if motion else float('nan')))
+    return rows

@@ -15,8 +15,8 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from .errors import BundleError
 from .runtimes import import_runtime
-from .spec import BundleError
 
 Detections = Tuple[np.ndarray, np.ndarray]  # (N, 4) xyxy, (N,) scores
 

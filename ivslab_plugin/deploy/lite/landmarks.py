@@ -19,8 +19,9 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from .errors import BundleError
 from .runtimes import Runner, open_runner, quantize
-from .spec import BundleError, load_spec
+from .spec import load_spec
 
 Prediction = Tuple[np.ndarray, np.ndarray]
 

@@ -1,53 +1,85 @@
 """Raw network runners: normalised crops (B, 3, H, W) in, outputs out.
 
-One class per runtime; each imports its package only when a model is
-opened, so a device needs only the runtime its bundle uses.
+One class per runtime, and that class is the runtime's whole entry on the
+device: its name, model-file suffix, Python module and pip package. A
+subclass of :class:`RuntimeRunner` registers itself in :data:`RUNNERS`, so a
+new runtime is one class here (and one converter in ``deploy/convert/``).
+Each imports its package only when a model is opened, so a device needs
+only the runtime its bundle uses.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import os.path as osp
-from typing import Callable, List
+from typing import Callable, ClassVar, Dict, List, Type
 
 import numpy as np
 
-from .spec import BundleError
+from .errors import BundleError
 
 Runner = Callable[[np.ndarray], List[np.ndarray]]
 
-#: What to install for each runtime (the device install is numpy +
-#: opencv-python-headless + this).
-INSTALL = {
-    'tflite': 'ai-edge-litert',
-    'onnxruntime': 'onnxruntime',
-    'ncnn': 'ncnn',
-}
-_MODULES = {'tflite': 'ai_edge_litert.interpreter', 'onnxruntime': 'onnxruntime',
-            'ncnn': 'ncnn'}
-NCNN_PARAM, NCNN_BIN = '.ncnn.param', '.ncnn.bin'
+
+class RuntimeRunner:
+    """Base of the runner classes; a subclass names its runtime."""
+
+    #: the runtime's name in specs and on the command line
+    name: ClassVar[str]
+    #: the model file's suffix (the file a bundle's spec names)
+    suffix: ClassVar[str]
+    #: the module to import, and the pip package that provides it
+    module: ClassVar[str]
+    package: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        RUNNERS[cls.name] = cls
+
+    @classmethod
+    def files(cls, path: str) -> List[str]:
+        """Every file the model at ``path`` needs at run time."""
+        return [path]
+
+    def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
+        raise NotImplementedError
+
+
+#: Every runtime's runner class, by name.
+RUNNERS: Dict[str, Type[RuntimeRunner]] = {}
+
+
+def runner_class(path: str) -> Type[RuntimeRunner]:
+    """The runner class of a model file, by its suffix."""
+    for cls in RUNNERS.values():
+        if path.endswith(cls.suffix):
+            return cls
+    raise BundleError(f'{path}: cannot tell the runtime (expected '
+                      f'{", ".join(c.suffix for c in RUNNERS.values())})')
+
+
+def model_files_in(folder: str) -> List[str]:
+    """The model files of any runtime directly in ``folder`` (sorted)."""
+    return sorted(f for f in (os.listdir(folder) if osp.isdir(folder) else [])
+                  for cls in RUNNERS.values() if f.endswith(cls.suffix)
+                  for f in [osp.join(folder, f)])
 
 
 def runtime_of(path: str) -> str:
     """The runtime of a model file, by its name."""
-    if path.endswith('.tflite'):
-        return 'tflite'
-    if path.endswith('.onnx'):
-        return 'onnxruntime'
-    if path.endswith(NCNN_PARAM):
-        return 'ncnn'
-    raise BundleError(f'{path}: cannot tell the runtime (expected .tflite, '
-                      f'.onnx or {NCNN_PARAM})')
+    return runner_class(path).name
 
 
 def import_runtime(runtime: str, path: str = ''):
     """The runtime's module, or a :class:`BundleError` saying what to
     install."""
+    cls = RUNNERS[runtime]
     try:
-        return importlib.import_module(_MODULES[runtime])
+        return importlib.import_module(cls.module)
     except ImportError as err:
         raise BundleError(
             f'{path or runtime}: the {runtime} runtime is not installed '
-            f'(pip install {INSTALL[runtime]})') from err
+            f'(pip install {cls.package})') from err
 
 
 def _check_file(path: str) -> None:
@@ -57,8 +89,11 @@ def _check_file(path: str) -> None:
         raise BundleError(f'{path}: model file is empty')
 
 
-class OrtRunner:
+class OrtRunner(RuntimeRunner):
     """An ONNX model in ONNX Runtime on the CPU, fixed thread count."""
+
+    name, suffix = 'onnxruntime', '.onnx'
+    module = package = 'onnxruntime'
 
     def __init__(self, path: str, num_threads: int = 1) -> None:
         ort = import_runtime('onnxruntime', path)
@@ -81,15 +116,23 @@ class OrtRunner:
         return [np.concatenate(parts) for parts in zip(*outs)]
 
 
-class NcnnRunner:
+class NcnnRunner(RuntimeRunner):
     """An ncnn network (CPU, no Vulkan), fp32 throughout: ncnn's default
     fp16 storage and arithmetic on ARM are switched off so results match
     PyTorch everywhere."""
 
+    name, suffix = 'ncnn', '.ncnn.param'
+    module = package = 'ncnn'
+    weights_suffix = '.ncnn.bin'
+
+    @classmethod
+    def files(cls, path: str) -> List[str]:
+        return [path, path[:-len(cls.suffix)] + cls.weights_suffix]
+
     def __init__(self, param: str, num_threads: int = 1) -> None:
         ncnn = import_runtime('ncnn', param)
-        weights = param[:-len(NCNN_PARAM)] + NCNN_BIN \
-            if param.endswith(NCNN_PARAM) else osp.splitext(param)[0] + '.bin'
+        weights = self.files(param)[1] if param.endswith(self.suffix) \
+            else osp.splitext(param)[0] + '.bin'
         for path in (param, weights):
             _check_file(path)
         self.net = ncnn.Net()
@@ -122,10 +165,13 @@ class NcnnRunner:
         return [np.concatenate(parts) for parts in zip(*outs)]
 
 
-class TFLiteRunner:
+class TFLiteRunner(RuntimeRunner):
     """A ``.tflite`` model in LiteRT's interpreter (CPU, XNNPACK by
     default, as on a phone's CPU). A fully quantized model's int8 input and
     outputs are converted with their scale and zero point."""
+
+    name, suffix = 'tflite', '.tflite'
+    module, package = 'ai_edge_litert.interpreter', 'ai-edge-litert'
 
     def __init__(self, path: str, num_threads: int = 1) -> None:
         interpreter = import_runtime('tflite', path)
@@ -180,9 +226,6 @@ def dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
     return ((q.astype(np.float32) - zero) * scale).astype(np.float32)
 
 
-_RUNNERS = {'tflite': TFLiteRunner, 'onnxruntime': OrtRunner, 'ncnn': NcnnRunner}
-
-
 def open_runner(path: str, num_threads: int = 1) -> Runner:
     """The runner of a model file, chosen by its name."""
-    return _RUNNERS[runtime_of(path)](path, num_threads)
+    return runner_class(path)(path, num_threads)

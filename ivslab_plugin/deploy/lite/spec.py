@@ -27,17 +27,14 @@ import json
 import os.path as osp
 from typing import Any, Dict
 
+from .errors import BundleError
+from .runtimes import RUNNERS
+
 SPEC_NAME = 'landmarks.json'
 SPEC_FORMAT = 'ivslab-landmarks'
 SPEC_VERSION = 1
-RUNTIMES = ('tflite', 'onnxruntime', 'ncnn')
 _REQUIRED = ('model', 'runtime', 'input_size', 'mean', 'std', 'bgr_to_rgb',
              'bbox_padding', 'codec', 'num_keypoints', 'box_margin')
-
-
-class BundleError(RuntimeError):
-    """A bundle file that cannot be used; the message names the file and
-    what to do."""
 
 
 def load_spec(path: str) -> Dict[str, Any]:
@@ -67,9 +64,9 @@ def load_spec(path: str) -> Dict[str, Any]:
     missing = [k for k in _REQUIRED if k not in spec]
     if missing:
         raise BundleError(f'{path}: missing keys {missing}')
-    if spec['runtime'] not in RUNTIMES:
+    if spec['runtime'] not in RUNNERS:
         raise BundleError(f'{path}: unknown runtime {spec["runtime"]!r} '
-                          f'(known: {", ".join(RUNTIMES)})')
+                          f'(known: {", ".join(RUNNERS)})')
     if spec['codec'].get('type') not in ('heatmap', 'simcc'):
         raise BundleError(f'{path}: unknown codec {spec["codec"]!r}')
     spec['_dir'] = osp.dirname(osp.abspath(path))

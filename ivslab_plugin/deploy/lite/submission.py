@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set
 
@@ -151,6 +152,20 @@ class SubmissionSummary:
     faces: Dict[str, int] = field(default_factory=dict)
     no_face: List[str] = field(default_factory=list)
     failed: Dict[str, str] = field(default_factory=dict)
+
+    def report(self, out_dir: str, num_images: int, seconds: float) -> int:
+        """Print what was written (the fallbacks and failures to stderr);
+        the exit code: 1 when an image failed."""
+        print(f'wrote {len(self.files)} files ({sum(self.faces.values())} faces) to '
+              f'{out_dir} in {seconds:.1f} s ({1000 * seconds / max(num_images, 1):.1f} '
+              'ms/image)')
+        for path in self.no_face:
+            print(f'no face found in {path}: wrote the central-square fallback',
+                  file=sys.stderr)
+        if self.failed:
+            print(f'{len(self.failed)} of {num_images} images failed', file=sys.stderr)
+            return 1
+        return 0
 
 
 def add_detected_faces(landmarker, image: np.ndarray, face_boxes: np.ndarray,

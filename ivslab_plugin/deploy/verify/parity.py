@@ -28,26 +28,6 @@ TOLERANCES = {'fp32': (1e-3, 0.05), 'fp16': (1e-2, 1.0)}
 SDK_P99_PX_TOL = 1.0
 P99_MAX_PX_BOUND = 10.0
 
-#: Per-runtime parity tolerances: (raw tolerance, raw relative to max
-#: |output|?, keypoint tolerance in image pixels, gate keypoints on the
-#: median?). fp32 runtimes are held to the ONNX Runtime fp32 bounds (measured
-#: on the trained student: ncnn 1.3e-6, LiteRT 7e-7 max raw difference).
-#: INT8 rounds every activation to 1/255 of its calibrated range, so raw
-#: outputs are compared relative to the largest |output| and keypoints on
-#: the median: where a heatmap's two best cells are nearly equal the
-#: rounding can pick the other one (student, 104 real faces: TFLite INT8 max
-#: 11.9 px, ONNX Runtime INT8 5.9 px, medians 0.04 px; on the briefly trained
-#: test models, whose heatmaps are nearly flat, p99 11-13 px). What decides
-#: an INT8 export is its NME against fp32 on held-out faces
-#: (``accuracy.check_int8``); the max and p99 are printed.
-RUNTIME_TOLERANCES = {
-    'onnxruntime': (1e-3, False, 0.05, 'max'),
-    'ncnn': (1e-3, False, 0.05, 'max'),
-    'tflite': (1e-3, False, 0.05, 'max'),
-    'onnxruntime-int8': (0.25, True, 2.0, 'median'),
-    'tflite-int8': (0.25, True, 2.0, 'median'),
-}
-
 Sample = Tuple[np.ndarray, np.ndarray]  # BGR image, (N, 4) xyxy boxes
 
 
@@ -56,7 +36,7 @@ def synthetic_samples(num_images: int = 4, seed: int = 0,
                       faces_per_image: int = 2) -> List[Sample]:
     """Drawn faces with their TSV-style boxes (as the annotation files'
     ``scale``/``center`` would give them)."""
-    from ivslab_plugin.datasets.synthetic import synthetic_face
+    from ivslab_plugin.sample_data.synthetic import synthetic_face
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(num_images):
@@ -243,14 +223,13 @@ def output_names(backend: LandmarkBackend) -> List[str]:
 def check_runtime_parity(reference: TorchBackend, backend: LandmarkBackend,
                          samples: Sequence[Sample],
                          runtime: str) -> ParityReport:
-    """:func:`check_parity` with the tolerances of ``RUNTIME_TOLERANCES``."""
-    if runtime not in RUNTIME_TOLERANCES:
-        raise ValueError(f'no parity tolerances for runtime {runtime!r} '
-                         f'(known: {sorted(RUNTIME_TOLERANCES)})')
-    raw_tol, relative, px_tol, gate = RUNTIME_TOLERANCES[runtime]
-    report = check_parity(reference, backend, samples, raw_tol, px_tol,
-                          raw_relative=relative)
-    report.gate_on_median = gate == 'median'
+    """:func:`check_parity` with the runtime's own tolerances
+    (:class:`~..convert.target.Parity`)."""
+    from ..convert.registry import target
+    tol = target(runtime).parity
+    report = check_parity(reference, backend, samples, tol.raw, tol.px,
+                          raw_relative=tol.relative)
+    report.gate_on_median = tol.gate == 'median'
     report.backend = runtime
     return report
 

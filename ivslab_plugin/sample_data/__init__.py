@@ -1,0 +1,1 @@
+"""The sample data: real photos labelled by dlib, and drawn test faces."""
