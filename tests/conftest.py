@@ -51,6 +51,13 @@ def load_tool(path: str):
     return module
 
 
+@pytest.fixture(autouse=True)
+def mmpose_scope():
+    """Every test starts in MMPose's scope, whatever scope (mmdet's) the
+    test before it left current."""
+    init_default_scope('mmpose')
+
+
 @pytest.fixture(scope='session')
 def synthetic_data(tmp_path_factory) -> dict:
     """A small ivslab-layout dataset of drawn faces (24 train, 8 val)."""

@@ -22,7 +22,13 @@ from typing import List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from ivslab_lite import BundleError, Landmarker, read_image, run_demo  # noqa: E402
+from ivslab_lite import (  # noqa: E402
+    BundleError,
+    Landmarker,
+    LandmarkerOptions,
+    read_image,
+    run_demo,
+)
 from ivslab_lite.bench import compare, track_report  # noqa: E402
 from ivslab_lite.detect import VARIANTS  # noqa: E402
 from ivslab_lite.submission import (  # noqa: E402
@@ -74,8 +80,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.bundle:
         parser.error('give --bundle')
     try:
-        landmarker = Landmarker.from_bundle(args.bundle, args.threads,
-                                            variant=args.detector)
+        landmarker = Landmarker.create_from_options(
+            LandmarkerOptions(args.bundle, args.threads, args.detector))
         if args.demo:
             if not args.out_dir:
                 parser.error('--demo needs --out-dir')

@@ -12,14 +12,14 @@ from .demo import run_demo
 from .detect import BoxTransform, FaceDetector, open_detector
 from .errors import BundleError
 from .face import Face, draw, read_image, rightmost_first
-from .landmarker import Landmarker
+from .landmarker import Landmarker, LandmarkerOptions
 from .landmarks import LandmarkModel, decode_heatmaps, decode_simcc
 from .spec import SPEC_NAME, SPEC_VERSION, load_spec
 from .submission import FaceBoxes, SubmissionSummary, write_submission
 from .track import FaceTracker, OneEuroFilter
 
 __all__ = [
-    'Face', 'Landmarker', 'draw', 'read_image', 'rightmost_first', 'run_demo',
+    'Face', 'Landmarker', 'LandmarkerOptions', 'draw', 'read_image', 'rightmost_first', 'run_demo',
     'FaceBoxes', 'SubmissionSummary', 'write_submission', 'BoxTransform',
     'FaceDetector', 'open_detector', 'LandmarkModel', 'decode_heatmaps',
     'decode_simcc', 'SPEC_NAME', 'SPEC_VERSION', 'BundleError', 'load_spec',

@@ -2,6 +2,7 @@
 model, the bundle's or the full stack's."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, List, Optional, Protocol, Tuple
 
 import numpy as np
@@ -26,6 +27,22 @@ class LandmarkPredictor(Protocol):
         """(N, K, 2) keypoints in image pixels and (N, K) scores."""
 
 
+@dataclass
+class LandmarkerOptions:
+    """How to open a bundle (as MediaPipe's ``FaceLandmarkerOptions``).
+
+    Args:
+        bundle: the exported folder (``landmarks.json`` and the model).
+        num_threads: the runtime's threads.
+        detector: BlazeFace ``'auto'``, ``'short'``, ``'full'`` or
+            ``'haar'``; None: the bundle's.
+    """
+
+    bundle: str
+    num_threads: int = 1
+    detector: Optional[str] = None
+
+
 class Landmarker:
     """Faces and landmarks of an image, right-most first.
 
@@ -48,6 +65,13 @@ class Landmarker:
         self.padding, self.box_margin = float(padding), float(box_margin)
         self.min_track_score = float(min_track_score)
         self.spec = spec
+
+    @classmethod
+    def create_from_options(cls, options: LandmarkerOptions,
+                            log: Callable[[str], None] = print) -> 'Landmarker':
+        """The landmarker that ``options`` describe."""
+        return cls.from_bundle(options.bundle, options.num_threads, log=log,
+                               variant=options.detector)
 
     @classmethod
     def from_bundle(cls, bundle_dir: str, num_threads: int = 1,
