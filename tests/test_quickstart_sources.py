@@ -82,7 +82,8 @@ def test_quickstart_says_so_before_building(no_npm, tmp_path, monkeypatch, capsy
 def test_photo_only_sources_split_every_second_photo(tmp_path, monkeypatch):
     calls = []
 
-    def build(data_root, sources, test_every):
+    def build(data_root, sources, test_every, unlabelled_step):
+        assert unlabelled_step == quickstart.UNLABELLED_STEP  # the pool is built too
         calls.append(([s.name for s in sources], test_every))
         return BuildReport(train_faces=7, test_faces=1, images=3)
 
