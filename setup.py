@@ -123,7 +123,6 @@ if __name__ == '__main__':
             package_data={
                 'ivslab_plugin': [
                     'datasets/metainfo/*.py',
-                    'deploy/bundle_files/*.py',
                     '.mim/configs/**/*.py',
                     '.mim/tools/**/*.py',
                     '.mim/tools/*.sh',

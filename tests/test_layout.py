@@ -205,8 +205,8 @@ def test_the_checks_catch_a_violation(monkeypatch, mutation):
 
 def test_every_folder_of_modules_is_a_package():
     """find_packages skips a folder without __init__.py, so a wheel would
-    lack its modules; the two data folders are shipped as package data."""
-    data = {osp.join(PKG, 'datasets', 'metainfo'), osp.join(PKG, 'deploy', 'bundle_files')}
+    lack its modules; the metainfo files are shipped as package data."""
+    data = {osp.join(PKG, 'datasets', 'metainfo')}
     bad = [osp.relpath(root, REPO_ROOT) for root, _, files in os.walk(PKG)
            if any(f.endswith('.py') for f in files) and '__init__.py' not in files
            and root not in data and '.mim' not in root]
