@@ -2,6 +2,7 @@
 export to it, run its file."""
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os.path as osp
@@ -16,6 +17,7 @@ from ..model import DeployModel
 from .target import TARGETS, Target
 
 
+@functools.lru_cache(maxsize=None)
 def targets() -> Dict[str, Target]:
     """Every registered :class:`~.target.Target`, by name, sorted.
 
